@@ -1,0 +1,10 @@
+import { defineAction } from '../src/modules/api.js';
+
+export default defineAction<Record<string, never>>({
+  name: 'action_noop',
+  summary: 'Does nothing: ends the entry here (used to discard uninteresting entries).',
+  argsSchema: { type: 'object', additionalProperties: false, properties: {} },
+  create() {
+    return { act() { /* discarding is the point */ } };
+  },
+});

@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import type { Entry } from '../modules/api.js';
+import { makeByteDecoder, typeJsonEntry } from '../journal/fields.js';
+import { fileOrStdin, readLines } from '../journal/lines.js';
+import { createLogger } from '../system/log.js';
+import { stepStats } from '../workflow/program.js';
+import { createProcessor } from '../workflow/run.js';
+import { traceEntry } from '../workflow/trace.js';
+import { parseCommandArgs, runCommand, UsageError } from './args.js';
+import { EntryClock, makeServices } from './services.js';
+import { configPath, EXIT_CONFIG, openConfig, printIssues } from './setup.js';
+
+const HELP = `usage: peruse replay --config FILE (--input FILE.jsonl | --input - | --journal-dir DIR | --journal-file FILE)
+                     [--dry-run] [--trace] [--stats]
+
+Pushes recorded entries through the workflow, then exits. The clock is the entries' own time.
+  --input        journalctl -o json lines (a file, or - for stdin)
+  --journal-dir  journal files of a directory (read with journalctl, all hosts merged)
+  --journal-file one journal file (repeatable)
+  --dry-run      side-effect actions print what they would do instead of doing it
+  --trace        one JSON line per entry on stdout: the steps visited and their results
+  --stats        one JSON line on stderr at the end: entries, seconds, entriesPerSecond, per-step hits`;
+
+export async function main(argv: string[]): Promise<number> {
+  return runCommand(HELP, async () => {
+    const { values } = parseCommandArgs(argv, {
+      config: { type: 'string', short: 'c' },
+      input: { type: 'string', short: 'i' },
+      'journal-dir': { type: 'string' },
+      'journal-file': { type: 'string', multiple: true },
+      'dry-run': { type: 'boolean', short: 'n' },
+      trace: { type: 'boolean' },
+      stats: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) { process.stdout.write(HELP + '\n'); return 0; }
+    const sources = [values.input, values['journal-dir'], values['journal-file']].filter((v) => v !== undefined);
+    if (sources.length !== 1) throw new UsageError('give exactly one of --input, --journal-dir, --journal-file');
+
+    const dryRun = values['dry-run'] === true;
+    const trace = values.trace === true;
+    const out = (line: string) => process.stdout.write(line + '\n');
+    let effects: string[] = [];
+    const log = createLogger();
+    const clock = new EntryClock();
+    const opened = await openConfig(configPath(values.config), makeServices({
+      log, clock, dryRun, persist: !dryRun,
+      onEffect: trace ? (e) => effects.push(e) : out,
+    }));
+    printIssues({ file: opened.file, issues: opened.issues.filter((i) => i.severity === 'error') });
+    const program = opened.program;
+    if (!program) return EXIT_CONFIG;
+
+    const decode = makeByteDecoder(opened.settings.encoding);
+    const processEntry = createProcessor(program, log);
+    for (const instance of program.instances) await instance.start?.();
+
+    let input: Readable;
+    let child: ReturnType<typeof spawn> | undefined;
+    if (values.input !== undefined) input = fileOrStdin(values.input);
+    else {
+      const where = values['journal-dir'] !== undefined ? ['--directory', values['journal-dir']] : values['journal-file']!.flatMap((f) => ['--file', f]);
+      const journalctl = opened.settings.journal.journalctl ?? 'journalctl';
+      child = spawn(journalctl, ['-o', 'json', '--merge', '--no-pager', ...where], { stdio: ['ignore', 'pipe', 'inherit'] });
+      input = child.stdout!;
+    }
+
+    const started = performance.now();
+    let entries = 0, malformed = 0;
+    for await (const [line, lineNumber] of readLines(input)) {
+      if (line.length === 0) continue;
+      let entry: Entry;
+      try {
+        const parsed: unknown = JSON.parse(line);
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+        entry = typeJsonEntry(parsed as Record<string, unknown>, decode);
+      } catch (e) {
+        malformed++;
+        log.warn(`input line ${lineNumber}: skipped, ${(e as Error).message}`);
+        continue;
+      }
+      entries++;
+      const time = entry.__REALTIME_TIMESTAMP;
+      if (typeof time === 'number') clock.current = time;
+      if (trace) {
+        const before = new Map(Object.entries(entry));
+        const steps = await traceEntry(program, log, entry);
+        const changed: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(entry)) if (before.get(k) !== v) changed[k] = v;
+        out(JSON.stringify({ line: lineNumber, time, steps, fields: changed, ...(effects.length ? { effects } : {}) }));
+        effects = [];
+      } else {
+        const pending = processEntry(entry);
+        if (pending) await pending;
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    for (const instance of program.instances) await instance.stop?.();
+    if (child && child.exitCode === null) child.kill();
+    if (values.stats) {
+      process.stderr.write(JSON.stringify({ entries, malformed, seconds: Number(seconds.toFixed(3)), entriesPerSecond: Math.round(entries / Math.max(seconds, 1e-9)), steps: stepStats(program) }) + '\n');
+    }
+    return 0;
+  });
+}

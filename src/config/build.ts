@@ -1,0 +1,154 @@
+import type { ActionInstance, Clock, FilterInstance, ModuleContext } from '../modules/api.js';
+import type { Registry } from '../modules/registry.js';
+import type { State } from '../state/state.js';
+import type { Logger } from '../system/log.js';
+import type { CommandRunner } from '../system/exec.js';
+import type { Mailer } from '../system/mailer-api.js';
+import { compileWorkflow, type ChainSpec, type StepSpec } from '../workflow/compile.js';
+import type { Program } from '../workflow/program.js';
+import { ConfigError, closest, formatPath, parseSubPath, type ConfigIssue, type PathSegment } from './errors.js';
+import type { LoadedConfig } from './load.js';
+import { KNOWN_TOP_LEVEL, topLevelSchema, validateAgainst } from './schema.js';
+import { Settings } from './settings.js';
+import { isKnownEncoding } from '../journal/fields.js';
+
+export interface Services {
+  state: State;
+  clock: Clock;
+  log: Logger;
+  exec: CommandRunner;
+  mailer: Mailer;
+  dryRun: boolean;
+}
+
+export interface BuiltConfig {
+  settings: Settings;
+  program?: Program;
+  topLevel: string[];
+  issues: ConfigIssue[];
+}
+
+const STEP_KEYS = ['filter', 'action', 'args', 'then', 'else'];
+
+/** Validates everything and builds the program; every problem is collected, none stops the others. */
+export function buildProgram(config: LoadedConfig, registry: Registry, makeServices: (settings: Settings) => Services): BuiltConfig {
+  const issues: ConfigIssue[] = [];
+  issues.push(...validateAgainst(topLevelSchema, config.raw, [], 'E_SCHEMA').filter((i) => !(i.path[0] === 'actions' && i.path.length > 2)));
+  for (const key of Object.keys(config.raw)) {
+    if (!KNOWN_TOP_LEVEL.includes(key)) {
+      const suggestion = closest(key, KNOWN_TOP_LEVEL);
+      issues.push({ severity: 'warning', code: 'W_UNKNOWN_KEY', path: [key],
+        message: `unknown top-level key "${key}"${suggestion ? `, did you mean "${suggestion}"?` : ''} (kept for user modules)` });
+    }
+  }
+  const encoding = config.raw['8bit-message-encoding'];
+  if (typeof encoding === 'string' && !isKnownEncoding(encoding)) {
+    issues.push({ severity: 'error', code: 'E_SCHEMA', path: ['8bit-message-encoding'], message: `unknown encoding "${encoding}"` });
+  }
+
+  const settings = new Settings(config.raw, config.file);
+  const services = makeServices(settings);
+  const chains: ChainSpec[] = [];
+  for (const rawChain of config.chains) {
+    const chain: ChainSpec = { name: rawChain.name, path: rawChain.path, steps: [] };
+    chains.push(chain);
+    if (!rawChain.isArray) {
+      issues.push({ severity: 'error', code: 'E_SCHEMA', path: rawChain.path, message: 'a chain must be a list of steps' });
+      continue;
+    }
+    rawChain.steps.forEach((rawStep, index) => {
+      const label = `${rawChain.name}[${index}]`;
+      const step = buildStep(rawStep.value, rawStep.path, label, registry, settings, services, issues);
+      if (step) chain.steps.push(step);
+    });
+  }
+
+  const { program, issues: linkIssues, topLevel } = compileWorkflow(chains);
+  issues.push(...linkIssues);
+  for (const issue of issues) {
+    issue.offset ??= config.locate(issue.path);
+    const { line, column } = config.position(issue.offset);
+    issue.line = line;
+    issue.column = column;
+  }
+  issues.sort((a, b) => a.offset! - b.offset! || (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+  const failed = issues.some((i) => i.severity === 'error');
+  return { settings, program: failed ? undefined : program, topLevel, issues };
+}
+
+function buildStep(value: unknown, path: PathSegment[], label: string, registry: Registry, settings: Settings,
+  services: Services, issues: ConfigIssue[]): StepSpec | undefined {
+  const error = (code: ConfigIssue['code'], message: string, at: PathSegment[] = path) =>
+    issues.push({ severity: 'error', code, path: at, message });
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    error('E_SCHEMA', 'a step must be an object like {"filter": NAME, "args": {...}} or {"action": NAME}');
+    return undefined;
+  }
+  const step = value as Record<string, unknown>;
+  for (const key of Object.keys(step)) {
+    if (!STEP_KEYS.includes(key)) {
+      const suggestion = closest(key, STEP_KEYS);
+      error('E_SCHEMA', `unknown property "${key}"${suggestion ? `, did you mean "${suggestion}"?` : ''}`, [...path, key]);
+    }
+  }
+  const hasFilter = 'filter' in step, hasAction = 'action' in step;
+  if (hasFilter === hasAction) {
+    error('E_SCHEMA', hasFilter ? 'a step is either a filter or an action, not both' : 'a step needs "filter" or "action"');
+    return undefined;
+  }
+  const kind: 'filter' | 'action' = hasFilter ? 'filter' : 'action';
+  const name = step[kind];
+  for (const key of ['then', 'else'] as const) {
+    if (key in step && typeof step[key] !== 'string') error('E_SCHEMA', `"${key}" must be a chain name (string)`, [...path, key]);
+  }
+  if (kind === 'action' && 'else' in step) error('E_SCHEMA', 'an action has no "else" (only filters pass or fail)', [...path, 'else']);
+  const spec: StepSpec = {
+    label, path, kind, instance: undefined,
+    then: typeof step.then === 'string' ? step.then : undefined,
+    else: kind === 'filter' && typeof step.else === 'string' ? step.else : undefined,
+  };
+  if (typeof name !== 'string') {
+    error('E_SCHEMA', `"${kind}" must be a module name (string)`, [...path, kind]);
+    return spec;
+  }
+  const module = registry.get(name);
+  if (!module) {
+    const suggestion = closest(name, registry.names());
+    error('E_UNKNOWN_MODULE', `no ${kind} module named "${name}"${suggestion ? `, did you mean "${suggestion}"?` : ''}`, [...path, kind]);
+    return spec;
+  }
+  if (module.kind !== kind) {
+    error('E_UNKNOWN_MODULE', `"${name}" is ${module.kind === 'filter' ? 'a filter' : 'an action'}: write {"${module.kind}": "${name}"}`, [...path, kind]);
+    return spec;
+  }
+  const args = step.args ?? {};
+  const argsPath = [...path, 'args'];
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+    error('E_BAD_ARGS', '"args" must be an object', argsPath);
+    return spec;
+  }
+  if (module.argsSchema) {
+    const argIssues = validateAgainst(module.argsSchema, args, argsPath, 'E_BAD_ARGS');
+    if (argIssues.length > 0) {
+      issues.push(...argIssues);
+      return spec;
+    }
+  }
+  const ctx: ModuleContext = {
+    path: formatPath(path), label, settings, ...services,
+    warn: (message, sub, code) => issues.push({ severity: 'warning', code: code ?? 'W_MODULE',
+      path: sub ? [...argsPath, ...parseSubPath(sub)] : path, message }),
+  };
+  try {
+    spec.instance = (module.create as (a: unknown, c: ModuleContext) => FilterInstance | ActionInstance)(args, ctx);
+  } catch (e) {
+    if (e instanceof ConfigError) error(e.code, e.message, e.argsSubPath ? [...argsPath, ...parseSubPath(e.argsSubPath)] : path);
+    else error('E_BAD_ARGS', `${name}: ${(e as Error).message ?? String(e)}`, argsPath);
+  }
+  return spec;
+}
+
+/** `FILE:LINE:COL  PATH  CODE  message`, one line per issue. */
+export function formatIssue(file: string, issue: ConfigIssue): string {
+  return `${file}:${issue.line ?? 1}:${issue.column ?? 1}  ${formatPath(issue.path)}  ${issue.code}  ${issue.message}`;
+}

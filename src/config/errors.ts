@@ -1,0 +1,95 @@
+/**
+ * Config error codes. Documented in README ("Config errors"); tests hold golden lists of them.
+ */
+export type ErrorCode =
+  | 'E_JSON' // the file is not valid JSON
+  | 'E_SCHEMA' // a top-level section or a step has the wrong shape
+  | 'E_UNKNOWN_MODULE' // no built-in or user module has this name
+  | 'E_BAD_ARGS' // module args fail the module's schema
+  | 'E_BAD_REGEX' // a pattern neither RE2 nor the JS engine can compile
+  | 'E_BAD_NETWORK' // an address or CIDR that does not parse
+  | 'E_BAD_TEMPLATE' // a Python str.format template that does not parse
+  | 'E_UNKNOWN_CHAIN' // then/else names a chain that does not exist
+  | 'E_LOOP' // chains jump to each other in a cycle
+  | 'E_UNREACHABLE_STEP' // a step after an explicit `then` can never run
+  | 'E_MODULE_LOAD' // a user module file fails to load or declares itself wrongly
+  | 'E_MODULE_CONFLICT' // a user module reuses a built-in (or another user module's) name
+  | 'E_IO'; // the config file cannot be read
+
+export type WarningCode =
+  | 'W_REGEX_FALLBACK' // RE2 refused the pattern; it runs on the backtracking JS engine
+  | 'W_UNKNOWN_KEY' // an unknown top-level key (kept: a user module may read it)
+  | 'W_JUMP_CHAIN_ABOVE' // a chain is declared above the chain that first jumps to it
+  | 'W_MODULE'; // a module's own config-time warning
+
+/** Thrown by a module's `create` for a semantic error in its args. */
+export class ConfigError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Sub-path inside args, e.g. `re` or `nets[2]`; empty for the step itself. */
+    readonly argsSubPath: string = '',
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export type PathSegment = string | number;
+
+export interface ConfigIssue {
+  severity: 'error' | 'warning';
+  code: ErrorCode | WarningCode;
+  path: PathSegment[];
+  message: string;
+  /** Byte offset in the config file (filled by the loader from the path). */
+  offset?: number;
+  line?: number;
+  column?: number;
+}
+
+/** `actions["SSH"][2].args.re`: chain names always bracketed, identifiers dotted. */
+export function formatPath(path: readonly PathSegment[]): string {
+  let out = '';
+  path.forEach((seg, i) => {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (i === 0 && /^[A-Za-z_][\w-]*$/.test(seg)) out += seg;
+    else if (i === 1 && path[0] === 'actions') out += `[${JSON.stringify(seg)}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(seg)) out += `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  });
+  return out || '(root)';
+}
+
+/** Parses `re`, `nets[2]`, `a.b[0]` into segments. */
+export function parseSubPath(sub: string): PathSegment[] {
+  const out: PathSegment[] = [];
+  const re = /([^.[\]]+)|\[(\d+)\]/g;
+  for (let m = re.exec(sub); m; m = re.exec(sub)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  return out;
+}
+
+/** Did-you-mean: the closest candidate within a small edit distance. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) { best = c; bestDistance = d; }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { parseTree, findNodeAtLocation, getNodeValue, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import type { ConfigIssue, PathSegment } from './errors.js';
+
+export interface RawStep {
+  value: unknown;
+  path: PathSegment[];
+}
+
+export interface RawChain {
+  name: string;
+  steps: RawStep[];
+  path: PathSegment[];
+  isArray: boolean;
+}
+
+/** A config file parsed with positions, chains in file order (integer-like names included). */
+export interface LoadedConfig {
+  file: string;
+  text: string;
+  raw: Record<string, unknown>;
+  chains: RawChain[];
+  /** Offset of the deepest node along `path` (the key for a property that exists). */
+  locate(path: readonly PathSegment[]): number;
+  position(offset: number): { line: number; column: number };
+}
+
+export function loadConfigFile(file: string): { config?: LoadedConfig; issues: ConfigIssue[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return { issues: [{ severity: 'error', code: 'E_IO', path: [], message: `cannot read config: ${(e as Error).message}`, offset: 0, line: 1, column: 1 }] };
+  }
+  return parseConfigText(text, file);
+}
+
+export function parseConfigText(text: string, file: string): { config?: LoadedConfig; issues: ConfigIssue[] } {
+  const lineStarts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
+  const position = (offset: number) => {
+    let lo = 0, hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= offset) lo = mid; else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - lineStarts[lo]! + 1 };
+  };
+
+  const parseErrors: ParseError[] = [];
+  const root = parseTree(text, parseErrors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  if (parseErrors.length > 0 || !root) {
+    const issues: ConfigIssue[] = parseErrors.map((e) => ({
+      severity: 'error', code: 'E_JSON', path: [], offset: e.offset, ...position(e.offset),
+      message: `invalid JSON: ${describeParseError(printParseErrorCode(e.error))}`,
+    }));
+    if (issues.length === 0) issues.push({ severity: 'error', code: 'E_JSON', path: [], offset: 0, line: 1, column: 1, message: 'invalid JSON: empty file' });
+    return { issues };
+  }
+  if (root.type !== 'object') {
+    return { issues: [{ severity: 'error', code: 'E_SCHEMA', path: [], offset: root.offset, ...position(root.offset), message: 'the config must be a JSON object' }] };
+  }
+
+  const raw = getNodeValue(root) as Record<string, unknown>;
+  const chains: RawChain[] = [];
+  const actionsNode = findNodeAtLocation(root, ['actions']);
+  if (actionsNode?.type === 'object') {
+    // Chain order comes from the file, not from the parsed object: JS objects put integer-like keys first.
+    for (const property of actionsNode.children ?? []) {
+      const [keyNode, valueNode] = property.children ?? [];
+      if (!keyNode || !valueNode) continue;
+      const name = keyNode.value as string;
+      const chainPath: PathSegment[] = ['actions', name];
+      const isArray = valueNode.type === 'array';
+      const steps = isArray
+        ? (valueNode.children ?? []).map((stepNode, i) => ({ value: getNodeValue(stepNode), path: [...chainPath, i] }))
+        : [];
+      chains.push({ name, steps, path: chainPath, isArray });
+    }
+  }
+
+  const locate = (path: readonly PathSegment[]): number => {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = findNodeAtLocation(root, path.slice(0, depth) as PathSegment[]);
+      if (node) return keyOffset(node);
+    }
+    return 0;
+  };
+  return { config: { file, text, raw, chains, locate, position }, issues: [] };
+}
+
+/** A property value is reported at its key, which is where a reader's eye goes. */
+function keyOffset(node: Node): number {
+  if (node.parent?.type === 'property' && node.parent.children?.[1] === node) return node.parent.offset;
+  return node.offset;
+}
+
+function describeParseError(code: string): string {
+  return code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+}

@@ -1,0 +1,117 @@
+import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { closest, type ConfigIssue, type ErrorCode, type PathSegment } from './errors.js';
+
+const Ajv = AjvModule.default ?? AjvModule;
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+
+const stringList = { type: 'array', items: { type: 'string' } } as const;
+
+/** Top-level keys peruse knows. Others are kept with a warning: a user module may read them. */
+export const topLevelSchema = {
+  type: 'object',
+  required: ['actions'],
+  properties: {
+    actions: { type: 'object', description: 'Execution chains, by name, in order.', additionalProperties: { type: 'array', items: { type: 'object' } } },
+    email: {
+      type: 'object',
+      description: 'Email settings shared by action_email and action_dailyReport.',
+      additionalProperties: false,
+      properties: {
+        from: { type: 'string', description: 'Sender address.' },
+        to: { ...stringList, description: 'Recipient addresses.' },
+        subject: { type: 'string', description: 'Default subject.' },
+        sendmail: { ...stringList, minItems: 1, description: 'Program (and arguments) that reads a whole message on stdin.' },
+        smtp: {
+          type: 'object', description: 'Send through SMTP instead of sendmail.', additionalProperties: false, required: ['host'],
+          properties: {
+            host: { type: 'string', description: 'SMTP server.' },
+            port: { type: 'integer', description: 'SMTP port.' },
+            secure: { type: 'boolean', description: 'TLS from the start (port 465).' },
+            auth: { type: 'object', additionalProperties: false, required: ['user', 'pass'], properties: { user: { type: 'string' }, pass: { type: 'string' } }, description: 'Credentials.' },
+          },
+        },
+      },
+    },
+    storage: { type: 'string', description: 'Directory for state files.' },
+    '8bit-message-encoding': { type: 'string', description: 'Encoding of journal fields that are not valid UTF-8.' },
+    debug: { type: 'boolean', description: 'Verbose logging.' },
+    nftBan: { type: 'object', additionalProperties: false, properties: { nft: { ...stringList, minItems: 1, description: 'nft command (argv).' } }, description: 'action_nftBan settings.' },
+    ipsetBan: { type: 'object', additionalProperties: false, properties: { ipset: { ...stringList, minItems: 1, description: 'ipset command (argv).' } }, description: 'action_ipsetBan settings.' },
+    modules: { type: 'string', description: 'Directory of user modules (*.js, *.mjs), relative to the config file.' },
+    journal: {
+      type: 'object', additionalProperties: false, description: 'Where and how `peruse run` reads the journal.',
+      properties: {
+        directory: { type: 'string', description: 'Read journal files from this directory (e.g. written by systemd-journal-remote).' },
+        file: { anyOf: [{ type: 'string' }, stringList], description: 'Read these journal files.' },
+        matches: { ...stringList, description: 'journalctl match expressions (FIELD=value).' },
+        system: { type: 'boolean', description: 'Only the system journal.' },
+        journalctl: { type: 'string', description: 'Path of journalctl.' },
+        since: { type: 'string', description: 'With no cursor saved yet, start at this time instead of the tail.' },
+      },
+    },
+    metrics: {
+      type: 'object', additionalProperties: false, description: 'Prometheus endpoint.',
+      properties: { port: { type: 'integer', description: 'TCP port on loopback.' }, host: { type: 'string', description: 'Listen address (default 127.0.0.1).' } },
+    },
+    limits: {
+      type: 'object', additionalProperties: false, description: 'Memory bounds under attack.',
+      properties: {
+        counterKeys: { type: 'integer', minimum: 1, description: 'Maximum keys per counter; the oldest is evicted.' },
+        dnatMappings: { type: 'integer', minimum: 1, description: 'Maximum live DNAT mappings.' },
+      },
+    },
+  },
+} as const;
+
+export const KNOWN_TOP_LEVEL = Object.keys(topLevelSchema.properties);
+
+const compiled = new WeakMap<object, ValidateFunction>();
+
+export function compileSchema(schema: object): ValidateFunction {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+  }
+  return validate;
+}
+
+/** Validates `value` against `schema`; every ajv error becomes an issue under `basePath`. */
+export function validateAgainst(schema: object, value: unknown, basePath: PathSegment[], code: ErrorCode): ConfigIssue[] {
+  const validate = compileSchema(schema);
+  if (validate(value)) return [];
+  return (validate.errors ?? []).filter((e) => e.keyword !== 'if').map((e) => toIssue(e, basePath, code));
+}
+
+function toIssue(error: ErrorObject, basePath: PathSegment[], code: ErrorCode): ConfigIssue {
+  const path = [...basePath, ...error.instancePath.split('/').slice(1).map(unescapePointer)];
+  const params = error.params as Record<string, unknown>;
+  let message: string;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const property = String(params.additionalProperty);
+      path.push(property);
+      const known = Object.keys((error.parentSchema as { properties?: object })?.properties ?? {});
+      const suggestion = closest(property, known);
+      message = `unknown property "${property}"${suggestion ? `, did you mean "${suggestion}"?` : known.length ? ` (known: ${known.join(', ')})` : ''}`;
+      break;
+    }
+    case 'required':
+      message = `missing required property "${String(params.missingProperty)}"`;
+      break;
+    case 'enum':
+      message = `must be one of ${((params.allowedValues as unknown[]) ?? []).map((v) => JSON.stringify(v)).join(', ')}`;
+      break;
+    case 'type':
+      message = `must be ${String(params.type)}`;
+      break;
+    default:
+      message = error.message ?? error.keyword;
+  }
+  return { severity: 'error', code, path, message };
+}
+
+function unescapePointer(segment: string): PathSegment {
+  const text = segment.replace(/~1/g, '/').replace(/~0/g, '~');
+  return /^\d+$/.test(text) ? Number(text) : text;
+}

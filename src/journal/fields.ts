@@ -1,0 +1,65 @@
+import type { Entry } from '../modules/api.js';
+
+/** Fields python-systemd converts to numbers (its DEFAULT_CONVERTERS), plus the timestamps in µs. */
+export const NUMERIC_FIELDS: ReadonlySet<string> = new Set([
+  'PRIORITY', 'SYSLOG_FACILITY', 'SYSLOG_PID', '_PID', '_UID', '_GID', 'LEADER', 'USERSPACE_USEC',
+  'INITRD_USEC', 'KERNEL_USEC', '_AUDIT_SESSION', '_AUDIT_LOGINUID', '_SYSTEMD_OWNER_UID',
+  'CODE_LINE', 'ERRNO', 'EXIT_STATUS', 'COREDUMP_PID', 'COREDUMP_UID', 'COREDUMP_GID',
+  'COREDUMP_SESSION', 'COREDUMP_SIGNAL', 'COREDUMP_TIMESTAMP', '__REALTIME_TIMESTAMP',
+  '__MONOTONIC_TIMESTAMP', '_SOURCE_REALTIME_TIMESTAMP', '_SOURCE_MONOTONIC_TIMESTAMP',
+]);
+
+/** Decodes bytes that are not valid UTF-8 with the configured 8-bit encoding, byte-exact for ISO-8859-1. */
+export function makeByteDecoder(encoding: string): (bytes: Uint8Array) => string {
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const normalized = encoding.toLowerCase().replace(/_/g, '-');
+  // WHATWG maps "iso-8859-1" to windows-1252; Buffer's latin1 is the byte-exact ISO-8859-1
+  const latin1 = ['iso-8859-1', 'iso8859-1', 'latin1', 'latin-1', 'l1', 'iso-ir-100', 'cp819'].includes(normalized);
+  let fallback: TextDecoder | undefined;
+  if (!latin1) {
+    try { fallback = new TextDecoder(normalized); } catch { fallback = undefined; }
+  }
+  return (bytes) => {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      return fallback ? fallback.decode(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    }
+  };
+}
+
+export function isKnownEncoding(encoding: string): boolean {
+  try { new TextDecoder(encoding.toLowerCase().replace(/_/g, '-')); return true; } catch { return ['latin1', 'latin-1', 'iso8859-1'].includes(encoding.toLowerCase()); }
+}
+
+/** Converts one field's textual value to its python-systemd type. */
+export function typedValue(name: string, text: string): string | number {
+  if (!NUMERIC_FIELDS.has(name)) return text;
+  const n = Number(text);
+  // a malformed number stays a string: comparison filters then see a type mismatch, not a wrong number
+  return text !== '' && Number.isFinite(n) ? n : text;
+}
+
+/**
+ * Types an object parsed from one `journalctl -o json` line in place. Byte arrays (non-UTF-8 or
+ * binary fields) are decoded; a repeated field (array of values) keeps its first value.
+ */
+export function typeJsonEntry(raw: Record<string, unknown>, decode: (bytes: Uint8Array) => string): Entry {
+  for (const name in raw) {
+    let value = raw[name];
+    if (Array.isArray(value)) {
+      value = value.length > 0 && typeof value[0] === 'number' ? decode(Uint8Array.from(value as number[])) : firstOf(value, decode);
+    }
+    if (typeof value === 'string') raw[name] = typedValue(name, value);
+    else if (value === null || value === undefined) delete raw[name];
+    else raw[name] = value;
+  }
+  return raw;
+}
+
+function firstOf(values: unknown[], decode: (bytes: Uint8Array) => string): string | undefined {
+  const first = values[0];
+  if (typeof first === 'string') return first;
+  if (Array.isArray(first)) return decode(Uint8Array.from(first as number[]));
+  return undefined;
+}

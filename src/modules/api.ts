@@ -1,0 +1,94 @@
+// The ONLY engine file a filter or action (built-in or user module) imports.
+// Everything a module may need is declared or re-exported here, so the engine's
+// inner layout can change without touching modules.
+import type { State } from '../state/state.js';
+import type { Settings } from '../config/settings.js';
+import type { Logger } from '../system/log.js';
+import type { CommandRunner } from '../system/exec.js';
+import type { Mailer } from '../system/mailer-api.js';
+
+export { ConfigError } from '../config/errors.js';
+export type { ErrorCode, WarningCode } from '../config/errors.js';
+import type { WarningCode } from '../config/errors.js';
+export { compileTemplate, formatTimestamp } from '../text/template.js';
+export type { Template } from '../text/template.js';
+export { compilePattern } from '../text/regex.js';
+export type { CompiledPattern } from '../text/regex.js';
+export { parseIp, parseNetwork, cachedParseIp, networkContains } from '../net/ip.js';
+export { compareSameType } from '../text/compare.js';
+export { userExists } from '../system/users.js';
+export type { ParsedIp, ParsedNetwork } from '../net/ip.js';
+export type { State, Settings, Logger, CommandRunner, Mailer };
+
+/** A journal entry: field name → value. Numbers for numeric journal fields, µs for timestamps. */
+export type Entry = Record<string, unknown>;
+
+/** Event time, in microseconds since the epoch: the current entry's time in `replay`, the wall clock in `run`. */
+export interface Clock {
+  nowMicros(): number;
+}
+
+export interface ModuleContext {
+  /** Config path of the step, e.g. `actions["SSH"][2]`. */
+  readonly path: string;
+  /** Short label of the step, e.g. `SSH[2]`. */
+  readonly label: string;
+  readonly settings: Settings;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly state: State;
+  readonly exec: CommandRunner;
+  readonly mailer: Mailer;
+  /** In `replay --dry-run`: side-effect actions report what they would do instead of doing it. */
+  readonly dryRun: boolean;
+  /** A config-time warning (printed by `check`), optionally about a sub-path of args, e.g. `re`. */
+  warn(message: string, argsSubPath?: string, code?: WarningCode): void;
+}
+
+export interface Lifecycle {
+  /** Daemon only (never in `check`): open resources, restore what must be restored. */
+  start?(): void | Promise<void>;
+  /** Daemon only: flush and release. */
+  stop?(): void | Promise<void>;
+}
+
+export interface FilterInstance extends Lifecycle {
+  test(entry: Entry): boolean;
+}
+
+export interface ActionInstance extends Lifecycle {
+  /** Returning a Promise pauses the reader until it settles (back-pressure, order kept). */
+  act(entry: Entry): void | Promise<void>;
+}
+
+export interface FilterModule<Args = Record<string, unknown>> {
+  kind: 'filter';
+  name: string;
+  summary: string;
+  /** JSON schema of args (ajv); `additionalProperties: false` and a description per property. */
+  argsSchema?: object;
+  create(args: Args, ctx: ModuleContext): FilterInstance;
+}
+
+export interface ActionModule<Args = Record<string, unknown>> {
+  kind: 'action';
+  name: string;
+  summary: string;
+  argsSchema?: object;
+  create(args: Args, ctx: ModuleContext): ActionInstance;
+}
+
+export type AnyModule = FilterModule<any> | ActionModule<any>;
+
+export function defineFilter<Args>(module: Omit<FilterModule<Args>, 'kind'>): FilterModule<Args> {
+  return { kind: 'filter', ...module };
+}
+
+export function defineAction<Args>(module: Omit<ActionModule<Args>, 'kind'>): ActionModule<Args> {
+  return { kind: 'action', ...module };
+}
+
+/** Reads a field the way Pyruse's templates and filters see it: undefined when absent. */
+export function fieldOf(entry: Entry, name: string): unknown {
+  return entry[name];
+}

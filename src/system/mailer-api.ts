@@ -1,0 +1,17 @@
+/** What an action sees of email sending; the implementation lives in src/system/mailer.ts. */
+export interface MailMessage {
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+export interface Mailer {
+  /** Queues the message; resolves once handed to the queue (never blocks the chain on a slow server). */
+  send(message: MailMessage): Promise<void>;
+}
+
+/** Collects messages (dry-run and unit tests). */
+export function memoryMailer(): Mailer & { sent: MailMessage[] } {
+  const sent: MailMessage[] = [];
+  return { sent, async send(m) { sent.push(m); } };
+}

@@ -1,0 +1,70 @@
+import RE2 from 're2';
+import { ConfigError } from '../config/errors.js';
+
+export interface CompiledPattern {
+  /** `exec` like RegExp: index 0 the whole match, then numbered groups; `.groups` for named ones. */
+  exec(text: string): RegExpExecArray | null;
+  readonly engine: 're2' | 'js';
+  readonly groupCount: number;
+  readonly groupNames: readonly string[];
+  /** Set when RE2 refused the pattern: why it runs on the backtracking engine. */
+  readonly fallbackReason?: string;
+}
+
+/**
+ * Translates Python `re` syntax to JavaScript syntax: `(?P<n>` → `(?<n>`, `(?P=n)` → `\k<n>`,
+ * `\A` → `^`, `\Z` → `$`, a leading `(?i)`/`(?s)`/`(?m)` → flags.
+ */
+export function translatePythonPattern(pattern: string): { source: string; flags: string } {
+  let flags = '';
+  let rest = pattern;
+  const inline = /^\(\?([aiLmsux]+)\)/.exec(rest);
+  if (inline) {
+    for (const f of inline[1]!) if ('ims'.includes(f) && !flags.includes(f)) flags += f;
+    rest = rest.slice(inline[0].length);
+  }
+  let out = '';
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest[i]!;
+    if (c === '\\') {
+      const next = rest[i + 1] ?? '';
+      if (next === 'A') out += '^';
+      else if (next === 'Z') out += '$';
+      else out += c + next;
+      i++;
+    } else if (rest.startsWith('(?P<', i)) {
+      out += '(?<';
+      i += 3;
+    } else if (rest.startsWith('(?P=', i)) {
+      const end = rest.indexOf(')', i);
+      out += `\\k<${rest.slice(i + 4, end)}>`;
+      i = end;
+    } else out += c;
+  }
+  return { source: out, flags };
+}
+
+/** Compiles with RE2 (linear time); falls back to the JS engine only for what RE2 refuses. */
+export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPattern {
+  const { source, flags } = translatePythonPattern(pattern);
+  let regex: { exec(text: string): RegExpExecArray | null };
+  let probe: RegExpExecArray | null;
+  let engine: 're2' | 'js' = 're2';
+  let fallbackReason: string | undefined;
+  try {
+    regex = new RE2(source, flags);
+    probe = new RE2(`${source}|`, flags).exec('');
+  } catch (re2Error) {
+    try {
+      regex = new RegExp(source, flags);
+      probe = new RegExp(`${source}|`, flags).exec('');
+    } catch (jsError) {
+      throw new ConfigError('E_BAD_REGEX', `invalid regular expression: ${(jsError as Error).message.replace(/^Invalid regular expression: /, '')}`, argsSubPath);
+    }
+    engine = 'js';
+    fallbackReason = (re2Error as Error).message;
+  }
+  const groupCount = probe ? probe.length - 1 : 0;
+  const groupNames = probe?.groups ? Object.keys(probe.groups) : [];
+  return { exec: (text) => regex.exec(text), engine, groupCount, groupNames, fallbackReason };
+}
