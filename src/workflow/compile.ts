@@ -50,7 +50,7 @@ export function compileWorkflow(chains: ChainSpec[]): { program: Program; issues
 
   const targetsOf = (chain: ChainSpec) => (live.get(chain.name) ?? []).flatMap((s) => [s.then, s.else]).filter((t): t is string => t !== undefined);
   for (const chain of chains) {
-    for (const step of live.get(chain.name)!) {
+    for (const step of chain.steps) {
       for (const key of ['then', 'else'] as const) {
         const target = step[key];
         if (target !== undefined && !byName.has(target)) {

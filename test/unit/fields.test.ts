@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { makeByteDecoder, typeJsonEntry } from '../../src/journal/fields.js';
+import { parseIp, parseNetwork } from '../../src/net/ip.js';
+
+describe('journal field typing', () => {
+  it('types numeric fields as python-systemd does and keeps others as strings', () => {
+    const entry = typeJsonEntry({ PRIORITY: '4', _PID: '123', _UID: '0', SYSLOG_FACILITY: '10', __REALTIME_TIMESTAMP: '1767225600123456', MESSAGE: '42', _HOSTNAME: 'dmz' }, makeByteDecoder('iso-8859-1'));
+    expect(entry).toEqual({ PRIORITY: 4, _PID: 123, _UID: 0, SYSLOG_FACILITY: 10, __REALTIME_TIMESTAMP: 1767225600123456, MESSAGE: '42', _HOSTNAME: 'dmz' });
+  });
+  it('keeps a malformed number as a string so comparisons see a type mismatch', () => {
+    expect(typeJsonEntry({ PRIORITY: 'high' }, makeByteDecoder('latin1'))).toEqual({ PRIORITY: 'high' });
+  });
+  it('decodes a non-UTF-8 byte array with ISO-8859-1, byte-exact', () => {
+    const bytes = [...Buffer.from('jos', 'latin1'), 0xe9, 0x20, 0x80, 0x9f];
+    const entry = typeJsonEntry({ MESSAGE: bytes }, makeByteDecoder('iso-8859-1'));
+    expect(entry.MESSAGE).toBe('jos\u00e9 \u0080\u009f');
+  });
+  it('decodes a UTF-8 byte array as UTF-8 and uses the configured 8-bit encoding otherwise', () => {
+    expect(typeJsonEntry({ MESSAGE: [...Buffer.from('josé\n', 'utf8')] }, makeByteDecoder('iso-8859-15')).MESSAGE).toBe('josé\n');
+    expect(typeJsonEntry({ MESSAGE: [0xa4] }, makeByteDecoder('iso-8859-15')).MESSAGE).toBe('€');
+  });
+  it('keeps the first value of a repeated field', () => {
+    expect(typeJsonEntry({ TAG: ['a', 'b'] }, makeByteDecoder('latin1')).TAG).toBe('a');
+  });
+});
+
+describe('IP parsing', () => {
+  it('normalises addresses and maps IPv4-mapped IPv6 to IPv4', () => {
+    expect(parseIp('2001:DB8:0:0::1')?.text).toBe('2001:db8::1');
+    expect(parseIp('::ffff:1.2.3.4')).toMatchObject({ family: 4, text: '1.2.3.4' });
+    expect(parseIp('1:0:0:1:0:0:0:1')?.text).toBe('1:0:0:1::1');
+  });
+  it('refuses anything that is not exactly an address', () => {
+    for (const bad of ['1.2.3.4;add table ip evil', '1.2.3.4\n', 'example.org', '1.2.3', '01.2.3.4', 'fe80::1%eth0', 'x'.repeat(300), '']) expect(parseIp(bad)).toBeUndefined();
+  });
+  it('parses networks and masks the host bits', () => {
+    expect(parseNetwork('10.1.2.3/8')?.text).toBe('10.0.0.0/8');
+    expect(parseNetwork('2001:db8::1')?.prefix).toBe(128);
+    expect(parseNetwork('10.0.0.0/33')).toBeUndefined();
+  });
+});

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import type { ConfigError, Entry, FilterModule } from '../../src/modules/api.js';
+import equals from '../../filters/filter_equals.js';
+import lowerOrEquals from '../../filters/filter_lowerOrEquals.js';
+import greaterOrEquals from '../../filters/filter_greaterOrEquals.js';
+import inFilter from '../../filters/filter_in.js';
+import inNetworks from '../../filters/filter_inNetworks.js';
+import pcre from '../../filters/filter_pcre.js';
+import pcreAny from '../../filters/filter_pcreAny.js';
+import userExists from '../../filters/filter_userExists.js';
+import { fakeContext } from '../helpers/engine.js';
+
+const make = <A>(module: FilterModule<A>, args: A) => module.create(args, fakeContext());
+
+describe('filter_equals', () => {
+  it('passes on an equal value of the same type', () => {
+    expect(make(equals, { field: 'PRIORITY', value: 4 }).test({ PRIORITY: 4 })).toBe(true);
+  });
+  it('does not coerce: the string "4" is not the number 4', () => {
+    expect(make(equals, { field: 'PRIORITY', value: 4 }).test({ PRIORITY: '4' })).toBe(false);
+  });
+  it('is false on a missing field', () => {
+    expect(make(equals, { field: 'x', value: 'None' }).test({})).toBe(false);
+  });
+});
+
+describe('comparison filters', () => {
+  it('compare numbers with numbers', () => {
+    const le = make(lowerOrEquals, { field: 'PRIORITY', value: 3 });
+    expect([2, 3, 4].map((p) => le.test({ PRIORITY: p }))).toEqual([true, true, false]);
+    const ge = make(greaterOrEquals, { field: 'n', value: 6 });
+    expect([5, 6, 7].map((n) => ge.test({ n }))).toEqual([false, true, true]);
+  });
+  it('compare strings with strings', () => {
+    expect(make(lowerOrEquals, { field: 's', value: 'm' }).test({ s: 'a' })).toBe(true);
+    expect(make(greaterOrEquals, { field: 's', value: 'm' }).test({ s: 'a' })).toBe(false);
+  });
+  it('treat a type mismatch as a non-match: "10" <= 9 is not coerced', () => {
+    expect(make(lowerOrEquals, { field: 'n', value: 9 }).test({ n: '1' })).toBe(false);
+    expect(make(greaterOrEquals, { field: 'n', value: 9 }).test({ n: '10' })).toBe(false);
+    expect(make(lowerOrEquals, { field: 'n', value: 9 }).test({})).toBe(false);
+  });
+});
+
+describe('filter_in', () => {
+  it('passes when the value is one of the list, same type only', () => {
+    const f = make(inFilter, { field: 'PRIORITY', values: [2, 3] });
+    expect([1, 2, 3, '2'].map((p) => f.test({ PRIORITY: p }))).toEqual([false, true, true, false]);
+  });
+});
+
+describe('filter_inNetworks', () => {
+  const f = make(inNetworks, { field: 'IP', nets: ['10.0.0.0/8', '192.168.1.7', 'fd00::/8', '2001:db8::1'] });
+  it('matches IPv4 CIDRs and bare addresses as /32', () => {
+    expect(['10.200.3.4', '11.0.0.1', '192.168.1.7', '192.168.1.8'].map((IP) => f.test({ IP }))).toEqual([true, false, true, false]);
+  });
+  it('matches IPv6 CIDRs and bare addresses as /128', () => {
+    expect(['fd12::5', 'fe80::1', '2001:db8::1', '2001:db8::2', '2001:DB8:0::1'].map((IP) => f.test({ IP }))).toEqual([true, false, true, false, true]);
+  });
+  it('reads an IPv4-mapped IPv6 address as the IPv4 address', () => {
+    expect(f.test({ IP: '::ffff:10.1.2.3' })).toBe(true);
+  });
+  it('is false for text that is not exactly an address', () => {
+    expect(['10.0.0.1;drop', 'host.example', '', '10.0.0.1 ', undefined, 167772161].map((IP) => f.test({ IP } as Entry))).toEqual([false, false, false, false, false, false]);
+  });
+  it('rejects a bad network at config time with E_BAD_NETWORK on its index', () => {
+    try {
+      make(inNetworks, { field: 'IP', nets: ['10.0.0.0/8', '300.1.2.3/8'] });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ConfigError).code).toBe('E_BAD_NETWORK');
+      expect((e as ConfigError).argsSubPath).toBe('nets[1]');
+    }
+  });
+});
+
+describe('filter_pcre', () => {
+  it('stores numbered groups under the save names', () => {
+    const f = make(pcre, { field: 'MESSAGE', re: "^\\{core\\} Login failed: '(.*)' \\(Remote IP: '(.*)'\\)", save: ['thatUser', 'thatIP'] });
+    const entry: Entry = { MESSAGE: "{core} Login failed: 'bob' (Remote IP: '1.2.3.4')" };
+    expect(f.test(entry)).toBe(true);
+    expect(entry).toMatchObject({ thatUser: 'bob', thatIP: '1.2.3.4' });
+  });
+  it('copies Python named groups (?P<name>…) into the entry', () => {
+    const f = make(pcre, { field: 'MESSAGE', re: 'from (?P<thatIP>[^ ]+) port (?P<port>\\d+)' });
+    const entry: Entry = { MESSAGE: 'Failed password for root from 5.6.7.8 port 22 ssh2' };
+    expect(f.test(entry)).toBe(true);
+    expect(entry).toMatchObject({ thatIP: '5.6.7.8', port: '22' });
+  });
+  it('searches anywhere, not only at the start', () => {
+    expect(make(pcre, { field: 'm', re: 'needle' }).test({ m: 'hay needle hay' })).toBe(true);
+  });
+  it('reads a missing field as the empty string', () => {
+    expect(make(pcre, { field: 'm', re: '^$' }).test({})).toBe(true);
+  });
+  it('compiles RE2-refused patterns with the JS engine and warns', () => {
+    const ctx = fakeContext();
+    const f = pcre.create({ field: 'm', re: '^(?P<w>\\w+) (?P=w)$' }, ctx);
+    expect(f.test({ m: 'bye bye' })).toBe(true);
+    expect(f.test({ m: 'bye hi' })).toBe(false);
+    expect(ctx.warnings[0]).toMatch(/RE2 cannot compile/);
+  });
+  it('uses RE2 (linear time) for ordinary patterns: a catastrophic pattern returns at once', () => {
+    const ctx = fakeContext();
+    const f = pcre.create({ field: 'm', re: '^(a+)+$' }, ctx);
+    expect(ctx.warnings).toEqual([]);
+    expect(f.test({ m: 'a'.repeat(5000) + 'b' })).toBe(false);
+  });
+  it('refuses a save list longer than the groups', () => {
+    expect(() => make(pcre, { field: 'm', re: '(a)', save: ['x', 'y'] })).toThrow(/2 fields but the pattern has 1/);
+  });
+  it('refuses a pattern no engine can compile with E_BAD_REGEX', () => {
+    try { make(pcre, { field: 'm', re: '(unclosed' }); expect.unreachable(); } catch (e) { expect((e as ConfigError).code).toBe('E_BAD_REGEX'); }
+  });
+});
+
+describe('filter_pcreAny', () => {
+  it('passes on the first matching pattern and stores its named groups', () => {
+    const f = make(pcreAny, { field: 'MESSAGE', re: ['^Failed password for invalid user (?P<u>[^ ]+) from (?P<ip>[^ ]+)', '^Failed password for (?P<u>[^ ]+) from (?P<ip>[^ ]+)'] });
+    const entry: Entry = { MESSAGE: 'Failed password for invalid user admin from 9.9.9.9 port 1 ssh2' };
+    expect(f.test(entry)).toBe(true);
+    expect(entry).toMatchObject({ u: 'admin', ip: '9.9.9.9' });
+    expect(f.test({ MESSAGE: 'Accepted password' })).toBe(false);
+  });
+});
+
+describe('filter_userExists', () => {
+  it('knows root and not a random name', () => {
+    const f = make(userExists, { field: 'u' });
+    expect(f.test({ u: 'root' })).toBe(true);
+    expect(f.test({ u: 'no-such-user-' + process.pid })).toBe(false);
+    expect(f.test({ u: 'root\nx' })).toBe(false);
+  });
+});
