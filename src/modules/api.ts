@@ -17,6 +17,8 @@ export type { CompiledPattern } from '../text/regex.js';
 export { parseIp, parseNetwork, cachedParseIp, networkContains } from '../net/ip.js';
 export { compareSameType } from '../text/compare.js';
 export { userExists } from '../system/users.js';
+export { createBanStep } from '../net/ban-step.js';
+export { nftBackend, ipsetBackend } from '../net/ban-commands.js';
 export type { ParsedIp, ParsedNetwork } from '../net/ip.js';
 export type { State, Settings, Logger, CommandRunner, Mailer };
 

@@ -1,0 +1,109 @@
+import { ConfigError } from '../config/errors.js';
+import type { ActionInstance, Entry, ModuleContext } from '../modules/api.js';
+import { openBanStore } from '../state/ban-restore.js';
+import type { BanStore } from '../state/bans.js';
+import { backendCommand, remainingSeconds, type BanBackend } from './ban-commands.js';
+import { BanQueue, type QueuedCommand } from './ban-queue.js';
+import { parseIp, parseNetwork } from './ip.js';
+
+/** The args of both ban actions, with the set names under one spelling. */
+export interface BanStepArgs {
+  /** Entry field holding the address. */
+  field: string;
+  setV4: string;
+  setV6: string;
+  banSeconds?: number;
+  banIPv6Prefix?: number;
+  /** Arg names as the config spells them, for error paths. */
+  setV4Arg: string;
+  setV6Arg: string;
+}
+
+/** What every ban step of one backend shares: the store, the command queue, the argv. */
+export interface BanService {
+  readonly backend: BanBackend;
+  readonly store: BanStore;
+  readonly queue: BanQueue;
+  readonly command: readonly string[];
+}
+
+export function banService(backend: BanBackend, ctx: ModuleContext): BanService {
+  return ctx.state.part(`bans.${backend.name}`, () => ({
+    backend,
+    command: backendCommand(backend, ctx.settings.section(backend.section)),
+    queue: new BanQueue(ctx.exec, ctx.log),
+    store: openBanStore(backend, ctx.settings, ctx.log, { persist: ctx.state.options.persist, nowMicros: () => ctx.clock.nowMicros() }),
+  }));
+}
+
+// a flood of garbage must not flood the log: the first ones, then one in a thousand
+const LOGGED_FIRST = 10;
+const LOG_EVERY = 1000;
+
+/** An action instance banning the address of `args.field` through `backend`. */
+export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: ModuleContext): ActionInstance {
+  for (const [set, arg] of [[args.setV4, args.setV4Arg], [args.setV6, args.setV6Arg]] as const) {
+    const problem = backend.checkSet(set);
+    if (problem) throw new ConfigError('E_BAD_ARGS', problem, arg);
+  }
+  const service = banService(backend, ctx);
+  const { store, queue, command } = service;
+  const banMicros = args.banSeconds === undefined ? undefined : args.banSeconds * 1e6;
+  let rejected = 0;
+
+  const reject = (raw: unknown) => {
+    rejected++;
+    if (rejected > LOGGED_FIRST && rejected % LOG_EVERY !== 0) return;
+    ctx.log.warn(`${ctx.label}: no ban, field ${args.field} is not an IP address: ${preview(raw)} (${rejected} so far)`);
+  };
+
+  const ban = (entry: Entry): void | Promise<void> => {
+    const raw = entry[args.field];
+    const ip = parseIp(raw);
+    if (!ip) { reject(raw); return; }
+    const set = ip.family === 4 ? args.setV4 : args.setV6;
+    const target = ip.family === 6 && args.banIPv6Prefix !== undefined && args.banIPv6Prefix < 128
+      ? parseNetwork(`${ip.text}/${args.banIPv6Prefix}`)!.text
+      : ip.text;
+    const now = ctx.clock.nowMicros();
+    const eventTime = typeof entry.__REALTIME_TIMESTAMP === 'number' ? entry.__REALTIME_TIMESTAMP : now;
+    const until = banMicros === undefined ? 0 : eventTime + banMicros;
+    const seconds = remainingSeconds(until, now, args.banSeconds);
+    // a backlog replayed after downtime must not re-ban offenders whose ban is already over
+    if (seconds !== undefined && seconds <= 0) return;
+
+    const commands: QueuedCommand[] = [];
+    // Pyruse compat: re-banning first deletes, so the new timeout replaces the old one
+    if (store.live(set, target, now)) commands.push({ argv: [...command, ...backend.deleteArgs(set, target)], mayFail: true });
+    commands.push({ argv: [...command, ...backend.addArgs(set, target, seconds)] });
+    // recorded before the command runs: even if it fails, `bans restore` applies it
+    store.put({ set, ip: target, until, reason: ctx.label });
+    return queue.submit(`${set} ${target}`, commands);
+  };
+
+  return {
+    start() {
+      store.load();
+    },
+    act(entry) {
+      try {
+        return ban(entry);
+      } catch (e) {
+        // never out of the daemon: a ban that cannot be made is logged, the next entry goes on
+        ctx.log.error(`${ctx.label}: ban failed: ${(e as Error).message}`);
+        return undefined;
+      }
+    },
+    async stop() {
+      await queue.drain();
+      store.flush();
+    },
+  };
+}
+
+/** A log-safe view of a hostile value: quoted, escaped, cut. */
+function preview(raw: unknown): string {
+  if (raw === undefined) return '(missing)';
+  const text = typeof raw === 'string' ? raw : JSON.stringify(raw) ?? String(raw);
+  return text.length > 64 ? `${JSON.stringify(text.slice(0, 64))}… (${text.length} chars)` : JSON.stringify(text);
+}

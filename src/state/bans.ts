@@ -1,0 +1,218 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseIp, parseNetwork } from '../net/ip.js';
+import type { Logger } from '../system/log.js';
+import { writeFileAtomic } from './atomic.js';
+
+/** One ban as the store keeps it. */
+export interface BanRecord {
+  set: string;
+  /** Canonical address, or canonical IPv6 network (`2001:db8::/64`) for prefix bans. */
+  ip: string;
+  /** End of the ban in µs since the epoch (event time); 0 = permanent. */
+  until: number;
+  /** Label of the step that banned (`SSH[3]`), or where the ban came from. */
+  reason: string;
+}
+
+export interface BanStoreOptions {
+  /** The store file; undefined keeps the store in memory only. */
+  file?: string;
+  /** Pyruse compat: Pyruse's file of the same backend, imported when `file` does not exist yet. */
+  pyruseFile?: string;
+  /** False in dry-run and check: read, never write. */
+  persist: boolean;
+  log: Logger;
+  /** Time that decides what has expired (the entries' time in replay). */
+  nowMicros: () => number;
+  /** Rejects set names that could not reach the firewall safely (read from a file a human may edit). */
+  checkSet: (set: string) => string | undefined;
+  /** Changes within this window are written together: never one rewrite per ban under load. */
+  writeDelayMs?: number;
+}
+
+const FORMAT_VERSION = 1;
+
+export const banKey = (set: string, ip: string) => `${set} ${ip}`;
+
+/** A canonical ban address: an address, or a network for prefix bans; undefined when neither. */
+export function canonicalBanTarget(text: unknown): string | undefined {
+  if (typeof text !== 'string') return undefined;
+  if (!text.includes('/')) return parseIp(text)?.text;
+  return text.length <= 49 ? parseNetwork(text)?.text : undefined;
+}
+
+/**
+ * The live bans of one backend (Map "set ip" → ban), saved to one file with atomic writes
+ * batched within a short window. Another process (`peruse bans unban`) may rewrite the file:
+ * before writing, the store takes in what changed on disk since its own last write.
+ */
+export class BanStore {
+  private readonly bans = new Map<string, BanRecord>();
+  /** Keys put or removed here since the last write: those win over the file. */
+  private readonly changed = new Set<string>();
+  private loaded = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastWritten: string | undefined;
+
+  constructor(private readonly options: BanStoreOptions) {}
+
+  get size(): number {
+    this.load();
+    return this.bans.size;
+  }
+
+  /** Reads the file (or imports Pyruse's) once; later calls do nothing. Never throws. */
+  load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    const { file, pyruseFile } = this.options;
+    if (!file) return;
+    if (existsSync(file)) {
+      for (const ban of this.readOwnFile(file)) this.bans.set(banKey(ban.set, ban.ip), ban);
+      this.lastWritten = fileIdentity(file);
+    } else if (pyruseFile && existsSync(pyruseFile)) {
+      const imported = this.readPyruseFile(pyruseFile);
+      for (const ban of imported) {
+        const key = banKey(ban.set, ban.ip);
+        this.bans.set(key, ban);
+        this.changed.add(key);
+      }
+      this.options.log.notice(`bans: imported ${imported.length} live bans from Pyruse's ${pyruseFile}`);
+      if (imported.length > 0) this.flush();
+    }
+  }
+
+  get(set: string, ip: string): BanRecord | undefined {
+    this.load();
+    return this.bans.get(banKey(set, ip));
+  }
+
+  /** The ban of `set ip` if it still holds at `nowMicros`. */
+  live(set: string, ip: string, nowMicros: number): BanRecord | undefined {
+    const ban = this.get(set, ip);
+    return ban && (ban.until === 0 || ban.until > nowMicros) ? ban : undefined;
+  }
+
+  put(ban: BanRecord): void {
+    this.load();
+    const key = banKey(ban.set, ban.ip);
+    this.bans.set(key, ban);
+    this.changed.add(key);
+    this.writeSoon();
+  }
+
+  remove(set: string, ip: string): boolean {
+    this.load();
+    const key = banKey(set, ip);
+    const existed = this.bans.delete(key);
+    if (existed) {
+      this.changed.add(key);
+      this.writeSoon();
+    }
+    return existed;
+  }
+
+  /** Every ban, expired ones included (they go at the next write). */
+  all(): BanRecord[] {
+    this.load();
+    return [...this.bans.values()];
+  }
+
+  /** Bans still holding at `nowMicros`. */
+  holding(nowMicros: number): BanRecord[] {
+    return this.all().filter((b) => b.until === 0 || b.until > nowMicros);
+  }
+
+  /** Writes now if anything changed (and persisting is on). Never throws: a failed write is logged and retried later. */
+  flush(): void {
+    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    const { file, persist } = this.options;
+    if (!file || !persist || this.changed.size === 0) return;
+    try {
+      this.takeInExternalChanges(file);
+      const now = this.options.nowMicros();
+      for (const [key, ban] of this.bans) if (ban.until !== 0 && ban.until <= now) this.bans.delete(key);
+      const bans = [...this.bans.values()].map((b) => ({ set: b.set, ip: b.ip, until: b.until / 1e6, reason: b.reason }));
+      writeFileAtomic(file, JSON.stringify({ version: FORMAT_VERSION, bans }) + '\n');
+      this.lastWritten = fileIdentity(file);
+      this.changed.clear();
+    } catch (e) {
+      this.options.log.error(`bans: cannot write ${file}: ${(e as Error).message}; will retry`);
+      this.writeSoon();
+    }
+  }
+
+  private writeSoon(): void {
+    if (this.timer || !this.options.persist || !this.options.file) return;
+    this.timer = setTimeout(() => { this.timer = undefined; this.flush(); }, this.options.writeDelayMs ?? 500);
+    // a pending write must not keep a finished process alive: stop() flushes
+    this.timer.unref();
+  }
+
+  /** Someone else rewrote the file (an unban from the command line): keep their changes except where ours are newer. */
+  private takeInExternalChanges(file: string): void {
+    if (this.lastWritten === fileIdentity(file)) return;
+    const onDisk = new Map<string, BanRecord>();
+    if (existsSync(file)) for (const ban of this.readOwnFile(file)) onDisk.set(banKey(ban.set, ban.ip), ban);
+    for (const key of [...this.bans.keys()]) if (!onDisk.has(key) && !this.changed.has(key)) this.bans.delete(key);
+    for (const [key, ban] of onDisk) if (!this.changed.has(key)) this.bans.set(key, ban);
+  }
+
+  private readOwnFile(file: string): BanRecord[] {
+    const data = this.readJson(file) as { bans?: unknown } | undefined;
+    const list = data && typeof data === 'object' && Array.isArray(data.bans) ? data.bans : [];
+    return this.validRecords(file, list, (raw) => ({
+      set: raw.set, ip: raw.ip, until: typeof raw.until === 'number' ? Math.round(raw.until * 1e6) : undefined,
+      reason: typeof raw.reason === 'string' ? raw.reason : '',
+    }));
+  }
+
+  private readPyruseFile(file: string): BanRecord[] {
+    const list = this.readJson(file);
+    const now = this.options.nowMicros();
+    // Pyruse compat: records {"IP", "nfSet", "timestamp"}; timestamp = end of ban in unix seconds, 0 = permanent
+    return this.validRecords(file, Array.isArray(list) ? list : [], (raw) => ({
+      set: raw.nfSet, ip: raw.IP, until: typeof raw.timestamp === 'number' ? Math.round(raw.timestamp * 1e6) : undefined,
+      reason: 'imported from Pyruse',
+    })).filter((b) => b.until === 0 || b.until > now);
+  }
+
+  private readJson(file: string): unknown {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      this.options.log.error(`bans: cannot read ${file}: ${(e as Error).message}; starting without its bans`);
+      return undefined;
+    }
+  }
+
+  /** Keeps the records whose address and set are safe to hand to a firewall command. */
+  private validRecords(file: string, list: unknown[],
+    fields: (raw: Record<string, unknown>) => { set: unknown; ip: unknown; until: number | undefined; reason: string }): BanRecord[] {
+    const out: BanRecord[] = [];
+    let rejected = 0;
+    for (const item of list) {
+      if (typeof item !== 'object' || item === null) { rejected++; continue; }
+      const { set, ip, until, reason } = fields(item as Record<string, unknown>);
+      const target = canonicalBanTarget(ip);
+      if (typeof set !== 'string' || this.options.checkSet(set) !== undefined || !target || until === undefined || until < 0) {
+        rejected++;
+        continue;
+      }
+      out.push({ set, ip: target, until, reason });
+    }
+    if (rejected > 0) this.options.log.warn(`bans: ${path.basename(file)}: skipped ${rejected} records that are not a valid set and address`);
+    return out;
+  }
+}
+
+/** Changes whenever the file is replaced (atomic writes rename a new inode in). */
+function fileIdentity(file: string): string | undefined {
+  try {
+    const s = statSync(file);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
