@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Entry } from '../modules/api.js';
 import { makeByteDecoder, typeJsonEntry } from '../journal/fields.js';
-import { fileOrStdin, readLines } from '../journal/lines.js';
+import { fileOrStdin, forEachLine } from '../journal/lines.js';
 import { createLogger } from '../system/log.js';
 import { stepStats } from '../workflow/program.js';
 import { createProcessor } from '../workflow/run.js';
@@ -69,8 +69,8 @@ export async function main(argv: string[]): Promise<number> {
 
     const started = performance.now();
     let entries = 0, malformed = 0;
-    for await (const [line, lineNumber] of readLines(input)) {
-      if (line.length === 0) continue;
+    const handleLine = (line: string, lineNumber: number): void | Promise<void> => {
+      if (line.length === 0) return;
       let entry: Entry;
       try {
         const parsed: unknown = JSON.parse(line);
@@ -79,23 +79,23 @@ export async function main(argv: string[]): Promise<number> {
       } catch (e) {
         malformed++;
         log.warn(`input line ${lineNumber}: skipped, ${(e as Error).message}`);
-        continue;
+        return;
       }
       entries++;
       const time = entry.__REALTIME_TIMESTAMP;
       if (typeof time === 'number') clock.current = time;
-      if (trace) {
-        const before = new Map(Object.entries(entry));
-        const steps = await traceEntry(program, log, entry);
-        const changed: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(entry)) if (before.get(k) !== v) changed[k] = v;
-        out(JSON.stringify({ line: lineNumber, time, steps, fields: changed, ...(effects.length ? { effects } : {}) }));
-        effects = [];
-      } else {
-        const pending = processEntry(entry);
-        if (pending) await pending;
-      }
-    }
+      if (!trace) return processEntry(entry);
+      return traceOne(entry, lineNumber, time);
+    };
+    const traceOne = async (entry: Entry, lineNumber: number, time: unknown) => {
+      const before = new Map(Object.entries(entry));
+      const steps = await traceEntry(program, log, entry);
+      const changed: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(entry)) if (before.get(k) !== v) changed[k] = v;
+      out(JSON.stringify({ line: lineNumber, time, steps, fields: changed, ...(effects.length ? { effects } : {}) }));
+      effects = [];
+    };
+    await forEachLine(input, handleLine);
     const seconds = (performance.now() - started) / 1000;
     for (const instance of program.instances) await instance.stop?.();
     if (child && child.exitCode === null) child.kill();
