@@ -43,6 +43,7 @@ export function makeServices(options: ServiceOptions): (settings: Settings) => S
       exec,
       mailer,
       dryRun: options.dryRun,
+      effect: options.dryRun ? effect : undefined,
     };
   };
 }

@@ -19,6 +19,8 @@ export interface Services {
   exec: CommandRunner;
   mailer: Mailer;
   dryRun: boolean;
+  /** Dry-run: where an action describes a side effect instead of doing it. */
+  effect?: (description: string) => void;
 }
 
 export interface BuiltConfig {

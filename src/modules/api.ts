@@ -19,6 +19,8 @@ export { compareSameType } from '../text/compare.js';
 export { userExists } from '../system/users.js';
 export { createBanStep } from '../net/ban-step.js';
 export { nftBackend, ipsetBackend } from '../net/ban-commands.js';
+export { JournalWriter, SYSLOG_LEVELS } from '../system/journal-writer.js';
+export type { SyslogLevel } from '../system/journal-writer.js';
 export type { ParsedIp, ParsedNetwork } from '../net/ip.js';
 export type { State, Settings, Logger, CommandRunner, Mailer };
 
@@ -43,6 +45,8 @@ export interface ModuleContext {
   readonly mailer: Mailer;
   /** In `replay --dry-run`: side-effect actions report what they would do instead of doing it. */
   readonly dryRun: boolean;
+  /** Dry-run: describes a side effect ("would …") where it would have been done; absent otherwise. */
+  readonly effect?: (description: string) => void;
   /** A config-time warning (printed by `check`), optionally about a sub-path of args, e.g. `re`. */
   warn(message: string, argsSubPath?: string, code?: WarningCode): void;
 }
@@ -93,4 +97,10 @@ export function defineAction<Args>(module: Omit<ActionModule<Args>, 'kind'>): Ac
 /** Reads a field the way Pyruse's templates and filters see it: undefined when absent. */
 export function fieldOf(entry: Entry, name: string): unknown {
   return entry[name];
+}
+
+/** Event time of an entry (µs): its `__REALTIME_TIMESTAMP`, else the clock's time. */
+export function eventTimeOf(entry: Entry, clock: Clock): number {
+  const time = entry.__REALTIME_TIMESTAMP;
+  return typeof time === 'number' ? time : clock.nowMicros();
 }

@@ -1,3 +1,7 @@
+import { CounterStore } from './counters.js';
+import { DnatTable } from './dnat.js';
+import { ReportJournal } from './report.js';
+
 /**
  * Daemon-owned state, handed to modules through `ctx.state`. Each part is created once, on first
  * use, and shared by every step that asks for it (all counterRaise steps share the counters).
@@ -21,6 +25,21 @@ export class State {
   private readonly parts = new Map<string, unknown>();
 
   constructor(readonly options: StateOptions) {}
+
+  /** Counters of counterRaise/counterReset, shared by every step. */
+  get counters(): CounterStore {
+    return this.part('counters', () => new CounterStore());
+  }
+
+  /** The DNAT table of dnatCapture/dnatReplace. */
+  get dnat(): DnatTable {
+    return this.part('dnat', () => new DnatTable());
+  }
+
+  /** The daily report's journal in `storage` (kept in memory only when nothing may be written). */
+  get report(): ReportJournal {
+    return this.part('report', () => new ReportJournal(this.options.storage, this.options.persist));
+  }
 
   /** The shared part called `name`, created by `create` the first time. */
   part<T>(name: string, create: () => T): T {

@@ -1,0 +1,36 @@
+import { defineAction, eventTimeOf } from '../src/modules/api.js';
+
+interface Args { counter: string; for: string; graceSeconds?: number; save?: string }
+
+export default defineAction<Args>({
+  name: 'action_counterReset',
+  summary: 'Sets the counter of the key read in a field to 0; during graceSeconds, raises of that key are ignored.',
+  argsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['counter', 'for'],
+    properties: {
+      counter: { type: 'string', description: 'Counter category, e.g. "ssh".' },
+      for: { type: 'string', description: 'Entry field holding the key, e.g. the IP address.' },
+      graceSeconds: { type: 'number', minimum: 0, description: 'How long the count stays at 0 whatever the raises (event time).' },
+      save: { type: 'string', description: 'Entry field receiving the resulting value (always 0).' },
+    },
+  },
+  create(args, ctx) {
+    const store = ctx.state.counters;
+    store.limitKeys(ctx.settings.section<{ counterKeys: number }>('limits').counterKeys);
+    const counter = store.counter(args.counter);
+    const keyField = args.for;
+    const graceMicros = args.graceSeconds === undefined ? undefined : Math.round(args.graceSeconds * 1_000_000);
+    const save = args.save;
+    return {
+      act(entry) {
+        const key = entry[keyField];
+        if (key === undefined || key === null) throw new Error(`field "${keyField}" is missing`);
+        counter.reset(typeof key === 'string' ? key : String(key), eventTimeOf(entry, ctx.clock), graceMicros);
+        // Pyruse compat: the value after a reset is always 0
+        if (save !== undefined) entry[save] = 0;
+      },
+    };
+  },
+});

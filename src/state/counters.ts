@@ -1,0 +1,192 @@
+import { ExpiryQueue } from './expiry-queue.js';
+import type { Persistent } from './state.js';
+
+/** Default hard cap of keys per counter (config `limits.counterKeys`). */
+export const DEFAULT_COUNTER_KEYS = 100_000;
+
+/** One key of one counter. Times are event times in µs. */
+interface KeyCount {
+  /** Expiry of each raise that has a keepSeconds, ascending. */
+  ticks: number[];
+  /** Raises without keepSeconds: remembered until a reset. */
+  forever: number;
+  /** While event time is before this, the count stays 0 and raises are ignored. */
+  graceUntil: number;
+}
+
+type SavedKey = [key: string, ticks: number[], forever: number, graceUntil: number];
+
+/**
+ * A counter category (e.g. "ssh"): one count per key (e.g. per IP address).
+ * Every operation is O(1) amortised: expiries sit in FIFO queues, one per duration (event time
+ * makes each queue sorted), and are popped as time passes; no operation sweeps all keys.
+ * The key map is kept in least-recently-touched order, so the hard cap evicts the stalest key.
+ */
+export class Counter {
+  private readonly keys = new Map<string, KeyCount>();
+  private readonly queues = new Map<number, ExpiryQueue>();
+  private now = 0;
+  /** Bound once: popping expiries must not allocate a closure per entry. */
+  private readonly reclaim = (key: string): void => {
+    const count = this.keys.get(key);
+    if (count === undefined) return;
+    dropExpiredTicks(count, this.now);
+    if (count.ticks.length === 0 && count.forever === 0 && count.graceUntil <= this.now) this.keys.delete(key);
+  };
+
+  constructor(private readonly maxKeys: () => number) {}
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** Adds one to `key`'s count and returns the new value (0 while a reset's grace lasts). */
+  raise(key: string, nowMicros: number, keepMicros: number | undefined): number {
+    this.expire(nowMicros);
+    const count = this.touch(key);
+    if (count.graceUntil > nowMicros) return 0;
+    dropExpiredTicks(count, nowMicros);
+    if (keepMicros === undefined) count.forever++;
+    else {
+      const deadline = nowMicros + keepMicros;
+      insertSorted(count.ticks, deadline);
+      this.queue(keepMicros).push(deadline, key);
+    }
+    return count.ticks.length + count.forever;
+  }
+
+  /** Sets `key`'s count to 0; with a grace period, raises are ignored until it ends. */
+  reset(key: string, nowMicros: number, graceMicros: number | undefined): 0 {
+    this.expire(nowMicros);
+    if (graceMicros === undefined || graceMicros <= 0) {
+      this.keys.delete(key);
+      return 0;
+    }
+    const count = this.touch(key);
+    count.ticks.length = 0;
+    count.forever = 0;
+    count.graceUntil = nowMicros + graceMicros;
+    this.queue(graceMicros).push(count.graceUntil, key);
+    return 0;
+  }
+
+  /** The current value, without changing anything (tests, `peruse` introspection). */
+  value(key: string, nowMicros: number): number {
+    const count = this.keys.get(key);
+    if (count === undefined || count.graceUntil > nowMicros) return 0;
+    let live = 0;
+    for (const deadline of count.ticks) if (deadline > nowMicros) live++;
+    return live + count.forever;
+  }
+
+  snapshot(): SavedKey[] {
+    const out: SavedKey[] = [];
+    for (const [key, count] of this.keys) out.push([key, count.ticks.slice(), count.forever, count.graceUntil]);
+    return out;
+  }
+
+  restore(saved: SavedKey[], nowMicros: number): void {
+    const deadlines: [number, string][] = [];
+    for (const [key, ticks, forever, graceUntil] of saved) {
+      const live = ticks.filter((t) => t > nowMicros).sort((a, b) => a - b);
+      const grace = graceUntil > nowMicros ? graceUntil : 0;
+      if (live.length === 0 && forever === 0 && grace === 0) continue;
+      if (this.keys.size >= this.maxKeys()) break;
+      this.keys.set(key, { ticks: live, forever, graceUntil: grace });
+      for (const t of live) deadlines.push([t, key]);
+      if (grace) deadlines.push([grace, key]);
+    }
+    // restored expiries have mixed durations: one sorted queue of their own
+    deadlines.sort((a, b) => a[0] - b[0]);
+    const queue = this.queue(-1);
+    for (const [deadline, key] of deadlines) queue.push(deadline, key);
+  }
+
+  private touch(key: string): KeyCount {
+    let count = this.keys.get(key);
+    if (count !== undefined) {
+      // move to the end: the map's first key is then the least recently touched
+      this.keys.delete(key);
+    } else {
+      count = { ticks: [], forever: 0, graceUntil: 0 };
+      if (this.keys.size >= this.maxKeys()) this.evictStalest();
+    }
+    this.keys.set(key, count);
+    return count;
+  }
+
+  private evictStalest(): void {
+    for (const key of this.keys.keys()) {
+      this.keys.delete(key);
+      return;
+    }
+  }
+
+  private expire(nowMicros: number): void {
+    if (nowMicros > this.now) this.now = nowMicros;
+    for (const queue of this.queues.values()) queue.popDue(this.now, this.reclaim);
+  }
+
+  private queue(durationMicros: number): ExpiryQueue {
+    let queue = this.queues.get(durationMicros);
+    if (queue === undefined) {
+      queue = new ExpiryQueue();
+      this.queues.set(durationMicros, queue);
+    }
+    return queue;
+  }
+}
+
+function dropExpiredTicks(count: KeyCount, nowMicros: number): void {
+  const ticks = count.ticks;
+  let expired = 0;
+  while (expired < ticks.length && ticks[expired]! <= nowMicros) expired++;
+  if (expired > 0) ticks.splice(0, expired);
+}
+
+/** Deadlines nearly always arrive in order: scan from the end. */
+function insertSorted(ticks: number[], deadline: number): void {
+  let i = ticks.length;
+  while (i > 0 && ticks[i - 1]! > deadline) i--;
+  if (i === ticks.length) ticks.push(deadline);
+  else ticks.splice(i, 0, deadline);
+}
+
+/** Every counter category, by name; saved with the journal cursor. */
+export class CounterStore implements Persistent {
+  private readonly counters = new Map<string, Counter>();
+  private maxKeys = DEFAULT_COUNTER_KEYS;
+  private readonly readMaxKeys = () => this.maxKeys;
+
+  /** Sets the hard cap of keys per counter (config `limits.counterKeys`). */
+  limitKeys(maxKeys: number | undefined): void {
+    if (maxKeys !== undefined && maxKeys >= 1) this.maxKeys = maxKeys;
+  }
+
+  counter(name: string): Counter {
+    let counter = this.counters.get(name);
+    if (counter === undefined) {
+      counter = new Counter(this.readMaxKeys);
+      this.counters.set(name, counter);
+    }
+    return counter;
+  }
+
+  snapshot(): Record<string, SavedKey[]> {
+    const out: Record<string, SavedKey[]> = {};
+    for (const [name, counter] of this.counters) out[name] = counter.snapshot();
+    return out;
+  }
+
+  restore(data: unknown, nowMicros: number): void {
+    if (typeof data !== 'object' || data === null) return;
+    for (const [name, saved] of Object.entries(data as Record<string, unknown>)) {
+      if (Array.isArray(saved)) this.counter(name).restore(saved.filter(isSavedKey), nowMicros);
+    }
+  }
+}
+
+function isSavedKey(value: unknown): value is SavedKey {
+  return Array.isArray(value) && value.length === 4 && typeof value[0] === 'string' && Array.isArray(value[1])
+    && typeof value[2] === 'number' && typeof value[3] === 'number';
+}

@@ -1,0 +1,191 @@
+import { appendFileSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import type { Mailer } from '../system/mailer-api.js';
+import { renderReportHtml, renderReportText, reportDay } from './report-render.js';
+
+export const REPORT_LEVELS = ['WARN', 'INFO', 'OTHER'] as const;
+export type ReportLevel = (typeof REPORT_LEVELS)[number];
+export const REPORT_DETAILS = ['ALL', 'NONE', 'FIRST', 'LAST', 'FIRSTLAST'] as const;
+export type ReportDetails = (typeof REPORT_DETAILS)[number];
+
+/** One line of the report journal. */
+export interface ReportRecord {
+  level: ReportLevel;
+  /** Event time, µs. */
+  time: number;
+  message: string;
+  details: ReportDetails;
+}
+
+export const REPORT_FILE = 'peruse.report.jsonl';
+/** The last report sent, kept for a look back (replaced at each sending). */
+export const SENT_REPORT_FILE = 'peruse.report.sent.jsonl';
+/** Dry-run keeps the report in memory: bound it. */
+const MEMORY_RECORDS_MAX = 200_000;
+
+/** The next local midnight after `micros`, in µs. */
+export function nextLocalMidnight(micros: number): number {
+  const d = new Date(micros / 1000);
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime() * 1000;
+}
+
+/**
+ * The current daily report: an append-only JSON-lines journal in `storage`, so nothing is lost on
+ * a crash or restart. Lines of the same tick are written together (one write per batch, not per
+ * line). The file is reopened for every batch so that `peruse report --send` may rotate it under a
+ * running daemon. Without `writeFiles` (dry-run) the records stay in memory.
+ */
+export class ReportJournal {
+  readonly file: string;
+  readonly sentFile: string;
+  private pending = '';
+  private flushScheduled: NodeJS.Immediate | undefined;
+  private readonly memory: ReportRecord[] = [];
+  /** Event time (µs) at which the current report's day ends; undefined until known. */
+  private dayEnd: number | undefined;
+  /** Called after a write failed (the lines stay pending and are retried at the next batch). */
+  onWriteError: (error: Error) => void = () => {};
+
+  constructor(readonly storage: string, readonly writeFiles: boolean) {
+    this.file = path.join(storage, REPORT_FILE);
+    this.sentFile = path.join(storage, SENT_REPORT_FILE);
+  }
+
+  /** True when `time` falls on a later day than the report's first record: the report is due. */
+  isDueAt(time: number): boolean {
+    if (this.dayEnd === undefined) {
+      const first = this.writeFiles ? this.firstRecordTime() : this.memory[0]?.time;
+      this.dayEnd = nextLocalMidnight(first ?? time);
+    }
+    return time >= this.dayEnd;
+  }
+
+  append(record: ReportRecord): void {
+    if (this.dayEnd === undefined) this.dayEnd = nextLocalMidnight(record.time);
+    if (!this.writeFiles) {
+      if (this.memory.length < MEMORY_RECORDS_MAX) this.memory.push(record);
+      return;
+    }
+    this.pending += JSON.stringify(record) + '\n';
+    this.flushScheduled ??= setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    if (this.flushScheduled) { clearImmediate(this.flushScheduled); this.flushScheduled = undefined; }
+    if (this.pending === '') return;
+    try {
+      mkdirSync(this.storage, { recursive: true });
+      appendFileSync(this.file, this.pending);
+      this.pending = '';
+    } catch (e) {
+      this.onWriteError(e as Error);
+    }
+  }
+
+  /** Every record of the current report, in journal order. */
+  records(): ReportRecord[] {
+    if (!this.writeFiles) return this.memory.slice();
+    this.flush();
+    return readReportFile(this.file);
+  }
+
+  /** Starts a new report: the current one becomes the "sent" file (memory is emptied). */
+  rotate(): void {
+    this.dayEnd = undefined;
+    if (!this.writeFiles) { this.memory.length = 0; return; }
+    this.flush();
+    try {
+      renameSync(this.file, this.sentFile);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+
+  /**
+   * Renders the current report (text + HTML part), hands it to the mailer, and starts a new one.
+   * Returns the number of records sent (0: nothing to send, nothing sent).
+   */
+  async send(mailer: Mailer, subject: string): Promise<number> {
+    const records = this.records();
+    if (records.length === 0) { this.rotate(); return 0; }
+    const day = reportDay(records);
+    const sending = mailer.send({ subject, text: renderReportText(records, day), html: renderReportHtml(records, day) });
+    // the message is queued (or refused) synchronously: the journal may move on now
+    this.rotate();
+    await sending;
+    return records.length;
+  }
+
+  private firstRecordTime(): number | undefined {
+    const pendingFirst = this.pending ? parseRecord(this.pending.slice(0, this.pending.indexOf('\n'))) : undefined;
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch {
+      return pendingFirst?.time;
+    }
+    const newline = text.indexOf('\n');
+    return parseRecord(newline < 0 ? text : text.slice(0, newline))?.time ?? pendingFirst?.time;
+  }
+}
+
+/** Reads a report journal; a torn last line (crash mid-write) is skipped. */
+export function readReportFile(file: string): ReportRecord[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const out: ReportRecord[] = [];
+  for (const line of text.split('\n')) {
+    const record = parseRecord(line);
+    if (record) out.push(record);
+  }
+  return out;
+}
+
+function parseRecord(line: string): ReportRecord | undefined {
+  if (line.trim() === '') return undefined;
+  try {
+    const value = JSON.parse(line) as Partial<ReportRecord>;
+    if (!REPORT_LEVELS.includes(value.level as ReportLevel) || typeof value.time !== 'number' || typeof value.message !== 'string') return undefined;
+    const details = REPORT_DETAILS.includes(value.details as ReportDetails) ? value.details! : 'ALL';
+    return { level: value.level!, time: value.time, message: value.message, details };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ReportSchedule {
+  stop(): void;
+}
+
+/**
+ * The daemon's timer: sends the report at every local midnight (wall clock), so a quiet day is
+ * reported too. Entries crossing midnight in event time also trigger the sending (see the
+ * action); whichever comes first sends, the other finds a fresh report.
+ */
+export function scheduleDailyReport(options: {
+  journal: ReportJournal;
+  mailer: Mailer;
+  subject: string;
+  onError: (error: Error) => void;
+  /** Wall clock in µs (tests move it). */
+  now?: () => number;
+}): ReportSchedule {
+  const now = options.now ?? (() => Date.now() * 1000);
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const delayMs = Math.max(1000, (nextLocalMidnight(now()) - now()) / 1000 + 1000);
+    timer = setTimeout(fire, Math.min(delayMs, 2 ** 31 - 1));
+    timer.unref();
+  };
+  const fire = () => {
+    if (options.journal.isDueAt(now())) options.journal.send(options.mailer, options.subject).catch(options.onError);
+    arm();
+  };
+  arm();
+  return { stop: () => { if (timer) clearTimeout(timer); timer = undefined; } };
+}

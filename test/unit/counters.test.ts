@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { Counter, CounterStore } from '../../src/state/counters.js';
+import { build, run } from '../helpers/engine.js';
+
+const S = 1_000_000; // µs per second
+
+describe('counters', () => {
+  it('counts raises per key, independently for each key', () => {
+    const c = new Counter(() => 100);
+    expect(c.raise('1.2.3.4', 0, undefined)).toBe(1);
+    expect(c.raise('1.2.3.4', 1 * S, undefined)).toBe(2);
+    expect(c.raise('5.6.7.8', 2 * S, undefined)).toBe(1);
+  });
+
+  it('forgets a raise once its keepSeconds have passed in event time', () => {
+    const c = new Counter(() => 100);
+    c.raise('ip', 0, 600 * S);
+    c.raise('ip', 100 * S, 600 * S);
+    expect(c.raise('ip', 599 * S, 600 * S)).toBe(3);
+    // the first raise (t=0) expires at 600 s, the second at 700 s
+    expect(c.raise('ip', 650 * S, 600 * S)).toBe(3);
+    expect(c.value('ip', 701 * S)).toBe(2);
+  });
+
+  it('drops a key whose raises all expired without the key being touched again', () => {
+    const c = new Counter(() => 100);
+    for (let i = 0; i < 50; i++) c.raise(`attacker${i}`, i * 100_000, 10 * S);
+    expect(c.size).toBe(50);
+    c.raise('late', 1000 * S, 10 * S);
+    expect(c.size).toBe(1);
+  });
+
+  it('keeps the count at 0 during the grace of a reset, then counts again', () => {
+    const c = new Counter(() => 100);
+    c.raise('ip', 0, undefined);
+    expect(c.reset('ip', 10 * S, 900 * S)).toBe(0);
+    expect(c.raise('ip', 20 * S, undefined)).toBe(0);
+    expect(c.raise('ip', 909 * S, undefined)).toBe(0);
+    expect(c.raise('ip', 910 * S, undefined)).toBe(1);
+  });
+
+  it('a reset without grace lets the very next raise count from 1', () => {
+    const c = new Counter(() => 100);
+    c.raise('ip', 0, undefined);
+    c.raise('ip', 1, undefined);
+    c.reset('ip', 2, undefined);
+    expect(c.size).toBe(0);
+    expect(c.raise('ip', 3, undefined)).toBe(1);
+  });
+
+  it('evicts the least recently touched key when the cap is reached', () => {
+    const c = new Counter(() => 3);
+    c.raise('a', 0, undefined);
+    c.raise('b', 1, undefined);
+    c.raise('c', 2, undefined);
+    c.raise('a', 3, undefined); // a is now the most recent
+    c.raise('d', 4, undefined); // evicts b
+    expect(c.size).toBe(3);
+    expect(c.value('b', 5)).toBe(0);
+    expect(c.value('a', 5)).toBe(2);
+  });
+
+  it('stays bounded and fast under a flood of distinct keys', () => {
+    const c = new Counter(() => 10_000);
+    const started = performance.now();
+    for (let i = 0; i < 300_000; i++) c.raise(`k${i}`, i * 1000, 60 * S);
+    const ms = performance.now() - started;
+    expect(c.size).toBeLessThanOrEqual(10_000);
+    // O(1) amortised: a sweep over all keys per raise would take minutes here
+    expect(ms).toBeLessThan(3000);
+  });
+
+  it('restores a snapshot without the raises that expired meanwhile', () => {
+    const store = new CounterStore();
+    store.counter('ssh').raise('ip', 0, 600 * S);
+    store.counter('ssh').raise('ip', 500 * S, 600 * S);
+    store.counter('forever').raise('ip', 0, undefined);
+    const saved = JSON.parse(JSON.stringify(store.snapshot()));
+    const restored = new CounterStore();
+    restored.restore(saved, 700 * S);
+    expect(restored.counter('ssh').value('ip', 700 * S)).toBe(1);
+    expect(restored.counter('forever').value('ip', 700 * S)).toBe(1);
+    expect(restored.counter('ssh').raise('ip', 800 * S, 600 * S)).toBe(2);
+  });
+});
+
+describe('action_counterRaise and action_counterReset', () => {
+  const config = {
+    actions: {
+      Raise: [
+        { filter: 'filter_equals', args: { field: 'what', value: 'fail' } },
+        { action: 'action_counterRaise', args: { counter: 'ssh', for: 'ip', keepSeconds: 600, save: 'fails' } },
+      ],
+      Reset: [
+        { filter: 'filter_equals', args: { field: 'what', value: 'ok' } },
+        { action: 'action_counterReset', args: { counter: 'ssh', for: 'ip', graceSeconds: 60, save: 'fails' } },
+      ],
+    },
+  };
+  const entry = (what: string, ip: string, seconds: number) => ({ what, ip, __REALTIME_TIMESTAMP: seconds * S }) as Record<string, unknown>;
+
+  it('save stores the raised value, and 0 after a reset, using the entry time', async () => {
+    const { program, issues } = await build(config);
+    expect(issues).toEqual([]);
+    const e1 = entry('fail', '9.9.9.9', 0), e2 = entry('fail', '9.9.9.9', 10), e3 = entry('ok', '9.9.9.9', 20), e4 = entry('fail', '9.9.9.9', 30);
+    const e5 = entry('fail', '9.9.9.9', 81), e6 = entry('fail', '9.9.9.9', 1000);
+    for (const e of [e1, e2, e3, e4, e5, e6]) await run(program!, e);
+    expect([e1.fails, e2.fails, e3.fails, e4.fails, e5.fails, e6.fails]).toEqual([1, 2, 0, 0, 1, 1]);
+  });
+
+  it('limits.counterKeys caps the keys of a counter', async () => {
+    const { program } = await build({ ...config, limits: { counterKeys: 2 } });
+    for (const ip of ['a', 'b', 'c']) await run(program!, entry('fail', ip, 1));
+    const e = entry('fail', 'a', 2);
+    await run(program!, e);
+    expect(e.fails).toBe(1); // "a" was evicted as the oldest key
+  });
+
+  it('a missing key field stops the entry with a logged error', async () => {
+    const { program } = await build(config);
+    const e: Record<string, unknown> = { what: 'fail', __REALTIME_TIMESTAMP: 0 };
+    const log = await run(program!, e);
+    expect(e.fails).toBeUndefined();
+    expect(log.lines.join("\n")).toContain('field "ip" is missing');
+  });
+});
