@@ -100,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const instance of program.instances) await instance.stop?.();
     if (child && child.exitCode === null) child.kill();
     if (values.stats) {
-      process.stderr.write(JSON.stringify({ entries, malformed, seconds: Number(seconds.toFixed(3)), entriesPerSecond: Math.round(entries / Math.max(seconds, 1e-9)), steps: stepStats(program) }) + '\n');
+      process.stderr.write(JSON.stringify({ entries, malformed, seconds: Number(seconds.toFixed(3)), entriesPerSecond: Math.round(entries / Math.max(seconds, 1e-9)), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), steps: stepStats(program) }) + '\n');
     }
     return 0;
   });

@@ -2,7 +2,7 @@ import type { Services } from '../config/build.js';
 import type { Settings } from '../config/settings.js';
 import type { Clock } from '../modules/api.js';
 import { State } from '../state/state.js';
-import { recordingRunner, spawnRunner } from '../system/exec.js';
+import { describingRunner, spawnRunner } from '../system/exec.js';
 import type { Logger } from '../system/log.js';
 import type { Mailer } from '../system/mailer-api.js';
 import { createMailer } from '../system/mailer.js';
@@ -31,7 +31,7 @@ export function makeServices(options: ServiceOptions): (settings: Settings) => S
   return (settings) => {
     const effect = options.onEffect ?? (() => {});
     const exec = options.dryRun
-      ? recordingRunner((argv, stdin) => effect(`would run: ${JSON.stringify(argv)}${stdin ? ` with ${String(stdin).length} bytes on stdin` : ''}`))
+      ? describingRunner((argv, stdin) => effect(`would run: ${JSON.stringify(argv)}${stdin ? ` with ${String(stdin).length} bytes on stdin` : ''}`))
       : spawnRunner;
     const mailer: Mailer = options.dryRun
       ? { async send(m) { effect(`would email: ${JSON.stringify({ subject: m.subject, text: m.text })}`); } }

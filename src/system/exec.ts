@@ -46,3 +46,13 @@ export function recordingRunner(onCommand?: (argv: readonly string[], stdin?: st
     },
   };
 }
+
+/** Describes commands instead of running them, keeping nothing (dry-run over millions of entries). */
+export function describingRunner(onCommand: (argv: readonly string[], stdin?: string | Buffer) => void): CommandRunner {
+  return {
+    async run(argv, options = {}) {
+      onCommand(argv, options.stdin);
+      return { code: 0, stdout: '', stderr: '' };
+    },
+  };
+}
