@@ -1,0 +1,195 @@
+// npm run bench [-- --json] [--entries N]: throughput, scale, restore, memory and startup,
+// all measured in the same run on this machine. Corpora are generated once into .bench/.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { makeServices, EntryClock } from '../src/cli/services.js';
+import { openConfig } from '../src/cli/setup.js';
+import { makeByteDecoder, typeJsonEntry } from '../src/journal/fields.js';
+import type { Entry } from '../src/modules/api.js';
+import { createLogger } from '../src/system/log.js';
+import { createProcessor } from '../src/workflow/run.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const work = path.join(root, '.bench');
+const peruse = path.join(root, 'bin/peruse.js');
+const generator = '/work/shared/corpus/gen-corpus.mjs';
+const benchConfig = '/work/shared/corpus/bench-config.json';
+const fixture = '/work/shared/fixtures/pyruse-full-example.json';
+
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, entries: { type: 'string' }, only: { type: 'string' } } });
+const ENTRIES = Number(values.entries ?? 1_000_000);
+const only = values.only?.split(',');
+const want = (name: string) => !only || only.includes(name);
+
+interface Row { name: string; value: number; unit: string; target?: string; ok?: boolean; note?: string }
+const rows: Row[] = [];
+const row = (r: Row) => { rows.push(r); if (!values.json) process.stderr.write(`  ${r.name}: ${r.value} ${r.unit}${r.note ? ` (${r.note})` : ''}\n`); };
+
+function corpus(name: string, extra: string[], format = 'json'): string {
+  const file = path.join(work, `${name}.${format === 'json' ? 'jsonl' : format}`);
+  if (!existsSync(file)) {
+    process.stderr.write(`generating ${file}…\n`);
+    execFileSync('node', [generator, '--entries', String(ENTRIES), '--seed', '1', '--format', format, '--out', file, '--truth', path.join(work, `${name}.truth.json`), ...extra]);
+  }
+  return file;
+}
+
+/** `peruse replay --dry-run --stats` in a child process: the user-visible figure. */
+function replayStats(args: string[]): { entriesPerSecond: number; seconds: number; maxRssMB: number; entries: number } {
+  const result = spawnSync('node', [peruse, 'replay', '--config', benchConfig, '--dry-run', '--stats', ...args], { cwd: work, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (result.status !== 0) throw new Error(`replay failed: ${result.stderr.slice(-2000)}`);
+  return JSON.parse(result.stderr.trim().split('\n').pop()!);
+}
+
+/** The workflow alone over entries parsed beforehand (no JSON, no IO). */
+async function workflowOnly(file: string): Promise<number> {
+  const log = createLogger({ quiet: true });
+  const clock = new EntryClock();
+  const opened = await openConfig(benchConfig, makeServices({ log, clock, dryRun: true, persist: false, onEffect: () => {} }));
+  if (!opened.program) throw new Error('bench config does not build');
+  const decode = makeByteDecoder(opened.settings.encoding);
+  const entries: Entry[] = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => typeJsonEntry(JSON.parse(l), decode));
+  const process_ = createProcessor(opened.program, log);
+  const started = performance.now();
+  for (const entry of entries) {
+    clock.current = entry.__REALTIME_TIMESTAMP as number;
+    const pending = process_(entry);
+    if (pending) await pending;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  for (const instance of opened.program.instances) await instance.stop?.();
+  return Math.round(entries.length / seconds);
+}
+
+function journalDir(file: string): string {
+  const dir = path.join(work, 'journal-default');
+  if (!existsSync(path.join(dir, 'remote.journal'))) {
+    mkdirSync(dir, { recursive: true });
+    const remote = ['/usr/lib/systemd/systemd-journal-remote', '/lib/systemd/systemd-journal-remote'].find(existsSync);
+    if (!remote) throw new Error('systemd-journal-remote is not installed');
+    execFileSync('sh', ['-c', `"${remote}" -o "${dir}/remote.journal" - < "${file}"`], { stdio: 'ignore' });
+  }
+  return dir;
+}
+
+function seconds(command: string[], options: { cwd?: string } = {}): number {
+  const started = performance.now();
+  const result = spawnSync(command[0]!, command.slice(1), { ...options, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (result.status !== 0) throw new Error(`${command.join(' ')} failed: ${result.stderr.slice(-1000)}`);
+  return (performance.now() - started) / 1000;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(work, { recursive: true });
+  process.stderr.write(`peruse bench, ${ENTRIES} entries per corpus, node ${process.version}\n`);
+
+  if (want('core') || want('dnat')) {
+    const defaultCorpus = corpus('default', []);
+    const replayDefault = replayStats(['--input', defaultCorpus]);
+    row({ name: 'core.replayJsonl', value: replayDefault.entriesPerSecond, unit: 'entries/s', target: '>= 400000', ok: replayDefault.entriesPerSecond >= 400_000 });
+    const workflowDefault = await workflowOnly(defaultCorpus);
+    row({ name: 'core.workflowOnly', value: workflowDefault, unit: 'entries/s', target: '>= 1000000', ok: workflowDefault >= 1_000_000 });
+    if (want('dnat')) {
+      const heavy = corpus('dnat-heavy', ['--hours', '0.25', '--attackers', '8000']);
+      const replayHeavy = replayStats(['--input', heavy]);
+      row({ name: 'dnat.replayJsonl', value: replayHeavy.entriesPerSecond, unit: 'entries/s' });
+      const workflowHeavy = await workflowOnly(heavy);
+      row({ name: 'dnat.workflowOnly', value: workflowHeavy, unit: 'entries/s' });
+      const ratio = Number((workflowHeavy / workflowDefault).toFixed(2));
+      row({ name: 'dnat.ratioWorkflow', value: ratio, unit: 'x', target: '>= 0.8', ok: ratio >= 0.8 });
+      row({ name: 'dnat.ratioReplay', value: Number((replayHeavy.entriesPerSecond / replayDefault.entriesPerSecond).toFixed(2)), unit: 'x' });
+    }
+  }
+
+  if (want('journal')) {
+    const exportFile = corpus('default', [], 'export');
+    const dir = journalDir(exportFile);
+    const journalctlSeconds = seconds(['sh', '-c', `journalctl -o export --merge --directory "${dir}" > /dev/null`]);
+    const replay = replayStats(['--journal-dir', dir]);
+    const journalctlRate = Math.round(replay.entries / journalctlSeconds);
+    row({ name: 'journal.journalctlExport', value: journalctlRate, unit: 'entries/s' });
+    row({ name: 'journal.peruse', value: replay.entriesPerSecond, unit: 'entries/s' });
+    const ratio = Number((replay.entriesPerSecond / journalctlRate).toFixed(2));
+    row({ name: 'journal.ratio', value: ratio, unit: 'x', target: '>= 0.9', ok: ratio >= 0.9 });
+  }
+
+  if (want('restore')) {
+    for (const backend of ['nft', 'ipset'] as const) {
+      try {
+        const figure = restoreSeconds(backend);
+        row({ name: `restore.${backend}20000`, value: figure, unit: 's', target: '< 1', ok: figure < 1 });
+      } catch (e) {
+        row({ name: `restore.${backend}20000`, value: NaN, unit: 's', note: (e as Error).message.slice(0, 200) });
+      }
+    }
+  }
+
+  if (want('memory')) {
+    const attack = corpus('attack-100k', ['--attackers', '100000']);
+    const stats = replayStats(['--input', attack]);
+    row({ name: 'memory.peakRss', value: stats.maxRssMB, unit: 'MB', target: '< 150', ok: stats.maxRssMB < 150, note: '100 000 attackers' });
+  }
+
+  if (want('startup')) {
+    const runs = Array.from({ length: 5 }, () => seconds(['node', peruse, 'check', fixture]));
+    const median = Number(runs.sort((a, b) => a - b)[2]!.toFixed(3));
+    row({ name: 'startup.check', value: median, unit: 's', target: '< 0.5', ok: median < 0.5 });
+  }
+
+  if (values.json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
+  else {
+    const width = Math.max(...rows.map((r) => r.name.length));
+    process.stdout.write(`\n${'measure'.padEnd(width)}  ${'value'.padStart(12)}  unit        target      met\n`);
+    for (const r of rows) {
+      process.stdout.write(`${r.name.padEnd(width)}  ${String(r.value).padStart(12)}  ${r.unit.padEnd(10)}  ${(r.target ?? '').padEnd(10)}  ${r.ok === undefined ? '' : r.ok ? 'yes' : 'NO'}${r.note ? `  ${r.note}` : ''}\n`);
+    }
+  }
+}
+
+/** 20 000 stored bans restored by `peruse bans restore` into a set in a fresh network namespace. */
+function restoreSeconds(backend: 'nft' | 'ipset'): number {
+  const ns = `peruse-bench-${process.pid}`;
+  const dir = path.join(work, `restore-${backend}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    const inNs = ['ip', 'netns', 'exec', ns];
+    const config = backend === 'nft'
+      ? { actions: { A: [{ action: 'action_nftBan', args: { IP: 'ip', banSeconds: 86400, nftSetIPv4: 'ip Inet4 ssh_ban', nftSetIPv6: 'ip6 Inet6 ssh_ban' } }] }, storage: dir, nftBan: { nft: [...inNs, 'nft'] } }
+      : { actions: { A: [{ action: 'action_ipsetBan', args: { IP: 'ip', banSeconds: 86400, ipSetIPv4: 'ssh_ban4', ipSetIPv6: 'ssh_ban6' } }] }, storage: dir, ipsetBan: { ipset: [...inNs, 'ipset', '-exist', '-quiet'] } };
+    writeFileSync(path.join(dir, 'peruse.json'), JSON.stringify(config));
+    if (backend === 'nft') {
+      execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', '-f', '-'], { input: 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; } }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; } }\n' });
+    } else {
+      execFileSync(inNs[0]!, [...inNs.slice(1), 'ipset', 'create', 'ssh_ban4', 'hash:ip', 'family', 'inet', 'timeout', '0', 'maxelem', '100000']);
+      execFileSync(inNs[0]!, [...inNs.slice(1), 'ipset', 'create', 'ssh_ban6', 'hash:ip', 'family', 'inet6', 'timeout', '0', 'maxelem', '100000']);
+    }
+    // 20 000 bans through the real action (replay, not dry-run), then a cold restore into an emptied set
+    const start = 1767225600_000000;
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) lines.push(JSON.stringify({ __REALTIME_TIMESTAMP: String(Date.now() * 1000 - 1000 + i), ip: `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, MESSAGE: 'x' }));
+    void start;
+    writeFileSync(path.join(dir, 'bans.jsonl'), lines.join('\n') + '\n');
+    execFileSync('node', [peruse, 'replay', '--config', path.join(dir, 'peruse.json'), '--input', path.join(dir, 'bans.jsonl')], { cwd: dir, stdio: 'ignore' });
+    if (backend === 'nft') execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', 'flush', 'set', 'ip', 'Inet4', 'ssh_ban']);
+    else execFileSync(inNs[0]!, [...inNs.slice(1), 'ipset', 'flush', 'ssh_ban4']);
+    const started = performance.now();
+    execFileSync('node', [peruse, 'bans', 'restore', '--config', path.join(dir, 'peruse.json')], { cwd: dir, stdio: 'ignore' });
+    const elapsed = (performance.now() - started) / 1000;
+    const listed = backend === 'nft'
+      ? execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', '-j', 'list', 'set', 'ip', 'Inet4', 'ssh_ban'], { encoding: 'utf8', maxBuffer: 1 << 28 })
+      : execFileSync(inNs[0]!, [...inNs.slice(1), 'ipset', 'list', 'ssh_ban4', '-terse'], { encoding: 'utf8' });
+    const count = backend === 'nft' ? (listed.match(/"elem"/g) ?? []).length || (listed.match(/\d+\.\d+\.\d+\.\d+/g) ?? []).length : Number(/Number of entries: (\d+)/.exec(listed)?.[1] ?? 0);
+    if (count < 20_000) throw new Error(`only ${count} elements restored`);
+    return Number(elapsed.toFixed(3));
+  } finally {
+    spawnSync('ip', ['netns', 'delete', ns]);
+  }
+}
+
+await main();
