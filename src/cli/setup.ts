@@ -27,7 +27,7 @@ export async function openConfig(file: string, makeServices: (settings: Settings
     issue.offset = config.locate(issue.path);
     Object.assign(issue, config.position(issue.offset));
   }
-  const all = [...moduleIssues, ...built.issues];
+  const all = [...moduleIssues, ...built.issues].sort((a, b) => (a.offset ?? 0) - (b.offset ?? 0));
   return { ...built, file, issues: all, program: all.some((i) => i.severity === 'error') ? undefined : built.program };
 }
 
