@@ -8,6 +8,8 @@ export interface MailMessage {
 export interface Mailer {
   /** Queues the message; resolves once handed to the queue (never blocks the chain on a slow server). */
   send(message: MailMessage): Promise<void>;
+  /** Waits until every queued message is sent or given up, at most `timeoutMs` (replay exit, daemon stop). */
+  drain?(timeoutMs?: number): Promise<void>;
 }
 
 /** Collects messages (dry-run and unit tests). */

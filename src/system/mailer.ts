@@ -2,31 +2,119 @@ import nodemailer from 'nodemailer';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from './log.js';
 import type { Mailer, MailMessage } from './mailer-api.js';
-import { spawnRunner } from './exec.js';
+import { spawnRunner, type CommandRunner } from './exec.js';
+
+export interface MailerOptions {
+  /** Pause before each retry; the message is dropped (and logged) after the last one. */
+  retryDelaysMs?: readonly number[];
+  /** Queue bound: under a flood, the oldest queued messages are dropped (and logged). */
+  maxQueued?: number;
+  /** Default bound of drain(). */
+  drainTimeoutMs?: number;
+  /** Runs the sendmail argv (tests may record). */
+  runner?: CommandRunner;
+}
+
+const DEFAULT_RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000];
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
+
+interface Queued {
+  message: MailMessage;
+  attempts: number;
+}
 
 /**
  * Builds MIME messages with nodemailer (quoted-printable text, so long lines never break SMTP)
  * and sends them through the configured `smtp` server, or pipes them to the `sendmail` argv
- * exactly as given (Pyruse compat: nothing appended).
+ * exactly as given (Pyruse compat: nothing appended). Messages go through a queue sent by one
+ * worker: send() returns at once, a failure is logged with its reason and retried with backoff.
  */
-export function createMailer(settings: Settings, log: Logger): Mailer {
+export function createMailer(settings: Settings, log: Logger, options: MailerOptions = {}): Mailer & { readonly queued: number } {
   const email = settings.email;
+  const retryDelays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+  const maxQueued = options.maxQueued ?? 1000;
+  const runner = options.runner ?? spawnRunner;
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
-  const smtp = email.smtp ? nodemailer.createTransport({ host: email.smtp.host, port: email.smtp.port ?? 25, secure: email.smtp.secure ?? false, auth: email.smtp.auth, tls: { rejectUnauthorized: false } }) : undefined;
-  const envelope = (m: MailMessage) => ({ from: email.from, to: email.to, subject: m.subject, text: m.text, html: m.html, textEncoding: 'quoted-printable' as const });
+  const smtp = email.smtp ? nodemailer.createTransport({
+    host: email.smtp.host, port: email.smtp.port ?? 25, secure: email.smtp.secure ?? false, auth: email.smtp.auth,
+    // a local relay commonly has a self-signed certificate; a remote one must present a valid one
+    tls: { rejectUnauthorized: !LOOPBACK.has(email.smtp.host) },
+    connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000,
+  }) : undefined;
+  const mime = (m: MailMessage) => ({ from: email.from, to: email.to, subject: m.subject, text: m.text, html: m.html, textEncoding: 'quoted-printable' as const });
+
+  const deliver = async (message: MailMessage): Promise<void> => {
+    if (smtp) {
+      await smtp.sendMail(mime(message));
+      return;
+    }
+    const built = await composer.sendMail(mime(message));
+    const argv = email.sendmail ?? ['/usr/sbin/sendmail', '-t'];
+    const result = await runner.run(argv, { stdin: built.message as Buffer, timeoutMs: 120_000 });
+    if (result.code !== 0) throw new Error(`${argv[0]} exited with ${result.code}${result.stderr.trim() ? `: ${result.stderr.trim()}` : ''}`);
+  };
+
+  const queue: Queued[] = [];
+  let working: Promise<void> | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let wakeRetry: (() => void) | undefined;
+  let giveUpBefore = Infinity; // set by drain(): retries past this point are not waited for
+
+  const pause = (ms: number) => new Promise<void>((resolve) => {
+    wakeRetry = resolve;
+    retryTimer = setTimeout(resolve, ms);
+  });
+
+  const work = async () => {
+    while (queue.length > 0) {
+      const item = queue[0]!;
+      try {
+        await deliver(item.message);
+        queue.shift();
+        if (item.attempts > 0) log.notice(`email "${item.message.subject}" sent after ${item.attempts + 1} attempts`);
+      } catch (e) {
+        const reason = e instanceof Error ? e.message : String(e);
+        const delay = retryDelays[item.attempts];
+        item.attempts++;
+        if (delay === undefined || Date.now() + delay > giveUpBefore) {
+          queue.shift();
+          log.error(`email "${item.message.subject}" dropped after ${item.attempts} attempts: ${reason}`);
+          continue;
+        }
+        log.warn(`email "${item.message.subject}" failed (attempt ${item.attempts}), retrying in ${Math.round(delay / 1000)} s: ${reason}`);
+        await pause(delay);
+      }
+    }
+  };
+
+  const kick = () => {
+    working ??= work().finally(() => { working = undefined; if (queue.length > 0) kick(); });
+  };
+
   return {
+    get queued() { return queue.length; },
     async send(message) {
-      if (smtp) {
-        await smtp.sendMail(envelope(message));
-        return;
+      if (queue.length >= maxQueued) {
+        // the head may be in flight: drop the oldest waiting one
+        const dropped = queue.splice(1, 1)[0] ?? queue.shift();
+        log.error(`email queue full (${maxQueued}): dropped "${dropped?.message.subject}"`);
       }
-      const built = await composer.sendMail(envelope(message));
-      const argv = email.sendmail ?? ['/usr/sbin/sendmail', '-t'];
-      const result = await spawnRunner.run(argv, { stdin: built.message as Buffer });
-      if (result.code !== 0) {
-        log.error(`email "${message.subject}": ${argv[0]} exited with ${result.code}: ${result.stderr.trim()}`);
-        throw new Error(`sendmail failed (${result.code})`);
-      }
+      queue.push({ message, attempts: 0 });
+      kick();
+    },
+    async drain(timeoutMs = options.drainTimeoutMs ?? 60_000) {
+      if (queue.length === 0 && !working) return;
+      giveUpBefore = Date.now() + timeoutMs;
+      // a retry waiting past the deadline is cut short: one last attempt, then given up
+      if (retryTimer && wakeRetry) { clearTimeout(retryTimer); wakeRetry(); }
+      let deadline: NodeJS.Timeout | undefined;
+      await Promise.race([
+        (async () => { while (working) await working; })(),
+        new Promise<void>((resolve) => { deadline = setTimeout(resolve, timeoutMs); }),
+      ]);
+      clearTimeout(deadline);
+      if (queue.length > 0) log.error(`${queue.length} email(s) not sent before exit`);
+      giveUpBefore = Infinity;
     },
   };
 }
