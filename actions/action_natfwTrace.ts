@@ -1,0 +1,121 @@
+import { ConfigError, defineAction, parseIp, type Entry } from '../src/modules/api.js';
+// natfw is a pure library (no engine internals): the action is its log-chain face
+import { ArchiveStore, DEFAULT_ARCHIVE_DIR } from '../src/natfw/archive.js';
+import { PROTOCOLS, type Protocol } from '../src/natfw/legacy.js';
+import { parseTraceTime } from '../src/natfw/time.js';
+import { DEFAULT_STALE_MS, trace, type TraceStatus } from '../src/natfw/trace.js';
+
+interface Args {
+  archiveDir?: string | string[];
+  timeField?: string;
+  publicIpField: string;
+  portField: string;
+  protocolField?: string;
+  defaultProtocol?: Protocol;
+  into: string;
+  statusField?: string;
+  skewSeconds?: number;
+}
+
+/** Beyond the trace statuses: the entry lacked a usable time, address, port or protocol, or the archive could not be read. */
+export type NatfwActionStatus = TraceStatus | 'invalid-input' | 'archive-error';
+
+const PROTOCOL_NUMBERS: Record<string, Protocol> = { '6': 'tcp', '17': 'udp', '1': 'icmp' };
+
+function protocolOf(value: unknown): Protocol | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = String(value).toLowerCase();
+  return PROTOCOLS.includes(text as Protocol) ? (text as Protocol) : PROTOCOL_NUMBERS[text];
+}
+
+/** µs for journal timestamps (numbers ≥ 1e14), ms or s for smaller numbers, ISO-8601 with zone for strings. */
+function timeMsOf(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    if (value >= 1e14) return Math.floor(value / 1000);
+    return value >= 1e11 ? value : value * 1000;
+  }
+  if (typeof value === 'string') {
+    try {
+      return parseTraceTime(value);
+    } catch {
+      return undefined; // a naive local time: no zone to trust, so no answer
+    }
+  }
+  return undefined;
+}
+
+function portOf(value: unknown): number | undefined {
+  const port = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,5}$/.test(value.trim()) ? Number(value) : NaN;
+  return Number.isInteger(port) && port >= 0 && port <= 65535 ? port : undefined;
+}
+
+export default defineAction<Args>({
+  name: 'action_natfwTrace',
+  summary: 'Names the VPN client (internal address) that had a public IP + source port at the time of the entry, from the natfw archive.',
+  argsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['publicIpField', 'portField', 'into'],
+    properties: {
+      archiveDir: {
+        anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
+        description: `natfw archive directory (or several, e.g. with the old /etc/iptables); default ${DEFAULT_ARCHIVE_DIR}.`,
+      },
+      timeField: { type: 'string', description: 'Field holding the time of the reported traffic; default __REALTIME_TIMESTAMP (µs). Strings: ISO-8601 with zone or unix seconds.' },
+      publicIpField: { type: 'string', description: 'Field holding the public (NAT) address seen by the remote side.' },
+      portField: { type: 'string', description: 'Field holding the source port (or ICMP id) seen by the remote side.' },
+      protocolField: { type: 'string', description: 'Field holding the protocol (tcp, udp, icmp, or 6/17/1); default: defaultProtocol.' },
+      defaultProtocol: { type: 'string', enum: ['tcp', 'udp', 'icmp'], description: 'Protocol when protocolField is absent or empty; default tcp.' },
+      into: { type: 'string', description: 'Field receiving the internal address; never overwritten when already set.' },
+      statusField: { type: 'string', description: 'Field receiving the trace status (found, ambiguous, no-archive…); default natfwStatus.' },
+      skewSeconds: { type: 'number', minimum: 0, description: 'How far the reported time may be off; archives in force within ± this are candidates.' },
+    },
+  },
+  create(args, ctx) {
+    const dirs = args.archiveDir === undefined ? [DEFAULT_ARCHIVE_DIR] : typeof args.archiveDir === 'string' ? [args.archiveDir] : args.archiveDir;
+    if (dirs.some((d) => d === '')) throw new ConfigError('E_BAD_ARGS', 'archiveDir must not be empty', 'archiveDir');
+    if (args.skewSeconds !== undefined && !(args.skewSeconds >= 0)) throw new ConfigError('E_BAD_ARGS', 'skewSeconds must be ≥ 0', 'skewSeconds');
+    const timeField = args.timeField ?? '__REALTIME_TIMESTAMP';
+    const statusField = args.statusField ?? 'natfwStatus';
+    const defaultProtocol = args.defaultProtocol ?? 'tcp';
+    const skewMs = (args.skewSeconds ?? 0) * 1000;
+    const { into, publicIpField, portField, protocolField } = args;
+    // opened on first use: declaring the action (check, test) reads nothing
+    let store: ArchiveStore | undefined;
+    const warned = new Set<string>();
+
+    function status(entry: Entry, value: NatfwActionStatus): void {
+      entry[statusField] = value;
+    }
+
+    return {
+      act(entry) {
+        if (entry[into] !== undefined && entry[into] !== null) return;
+        const timeMs = timeMsOf(entry[timeField]);
+        const address = parseIp(entry[publicIpField]);
+        const port = portOf(entry[portField]);
+        const rawProtocol = protocolField === undefined ? undefined : entry[protocolField];
+        const protocol = rawProtocol === undefined || rawProtocol === null || rawProtocol === '' ? defaultProtocol : protocolOf(rawProtocol);
+        if (timeMs === undefined || address?.family !== 4 || port === undefined || protocol === undefined) {
+          status(entry, 'invalid-input');
+          return;
+        }
+        try {
+          store ??= new ArchiveStore(dirs);
+          store.refreshIfChanged();
+          const answer = trace(store, { timeMs, publicIp: address.text, port, protocol, skewMs, staleMs: DEFAULT_STALE_MS });
+          status(entry, answer.status);
+          // an ambiguous answer names nobody: acting on a guess would accuse the wrong user
+          if (answer.status === 'found' && answer.internal !== null) entry[into] = answer.internal;
+        } catch (error) {
+          status(entry, 'archive-error');
+          const message = (error as Error).message;
+          if (!warned.has(message)) {
+            warned.add(message);
+            ctx.log.warn(`${ctx.label}: natfw archive unreadable: ${message}`);
+          }
+        }
+      },
+    };
+  },
+});
