@@ -43,6 +43,7 @@ export class ReportJournal {
   private readonly memory: ReportRecord[] = [];
   /** Event time (µs) at which the current report's day ends; undefined until known. */
   private dayEnd: number | undefined;
+  private schedule: ReportSchedule | undefined;
   /** Called after a write failed (the lines stay pending and are retried at the next batch). */
   onWriteError: (error: Error) => void = () => {};
 
@@ -114,6 +115,16 @@ export class ReportJournal {
     this.rotate();
     await sending;
     return records.length;
+  }
+
+  /** Daemon: sends the report at every local midnight (idempotent: one timer however many steps ask). */
+  startSchedule(mailer: Mailer, subject: string, onError: (error: Error) => void): void {
+    this.schedule ??= scheduleDailyReport({ journal: this, mailer, subject, onError });
+  }
+
+  stopSchedule(): void {
+    this.schedule?.stop();
+    this.schedule = undefined;
   }
 
   private firstRecordTime(): number | undefined {

@@ -18,6 +18,14 @@ export interface MailerOptions {
 const DEFAULT_RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000];
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
 
+export interface QueuedMailer extends Mailer {
+  /** Messages waiting or in flight. */
+  readonly queued: number;
+  /** Messages given up (retries exhausted, or dropped from a full queue). */
+  readonly dropped: number;
+  drain(timeoutMs?: number): Promise<void>;
+}
+
 interface Queued {
   message: MailMessage;
   attempts: number;
@@ -29,7 +37,7 @@ interface Queued {
  * exactly as given (Pyruse compat: nothing appended). Messages go through a queue sent by one
  * worker: send() returns at once, a failure is logged with its reason and retried with backoff.
  */
-export function createMailer(settings: Settings, log: Logger, options: MailerOptions = {}): Mailer & { readonly queued: number } {
+export function createMailer(settings: Settings, log: Logger, options: MailerOptions = {}): QueuedMailer {
   const email = settings.email;
   const retryDelays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   const maxQueued = options.maxQueued ?? 1000;
@@ -58,6 +66,7 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
   let working: Promise<void> | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let wakeRetry: (() => void) | undefined;
+  let dropped = 0;
   let giveUpBefore = Infinity; // set by drain(): retries past this point are not waited for
 
   const pause = (ms: number) => new Promise<void>((resolve) => {
@@ -78,6 +87,7 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
         item.attempts++;
         if (delay === undefined || Date.now() + delay > giveUpBefore) {
           queue.shift();
+          dropped++;
           log.error(`email "${item.message.subject}" dropped after ${item.attempts} attempts: ${reason}`);
           continue;
         }
@@ -93,11 +103,13 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
 
   return {
     get queued() { return queue.length; },
+    get dropped() { return dropped; },
     async send(message) {
       if (queue.length >= maxQueued) {
         // the head may be in flight: drop the oldest waiting one
-        const dropped = queue.splice(1, 1)[0] ?? queue.shift();
-        log.error(`email queue full (${maxQueued}): dropped "${dropped?.message.subject}"`);
+        const oldest = queue.splice(1, 1)[0] ?? queue.shift();
+        dropped++;
+        log.error(`email queue full (${maxQueued}): dropped "${oldest?.message.subject}"`);
       }
       queue.push({ message, attempts: 0 });
       kick();

@@ -1,0 +1,152 @@
+import { mkdtempSync, readFileSync, appendFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { buildSections, detailLines, formatReportTime, renderReportHtml, renderReportText } from '../../src/state/report-render.js';
+import { ReportJournal, scheduleDailyReport, type ReportRecord } from '../../src/state/report.js';
+import { memoryMailer } from '../../src/system/mailer-api.js';
+import { State } from '../../src/state/state.js';
+import dailyReport from '../../actions/action_dailyReport.js';
+import { fakeContext } from '../helpers/engine.js';
+
+/** Local time → µs, so the tests hold in any time zone. */
+const at = (day: number, h: number, m = 0, s = 0) => new Date(2026, 0, day, h, m, s).getTime() * 1000;
+const rec = (level: ReportRecord['level'], time: number, message: string, details: ReportRecord['details'] = 'ALL'): ReportRecord => ({ level, time, message, details });
+const tmp = () => mkdtempSync(path.join(tmpdir(), 'peruse-report-'));
+
+describe('report rendering', () => {
+  it('WARN and INFO have one row per distinct message, sorted alphabetically, with its count', () => {
+    const s = buildSections([
+      rec('INFO', at(1, 9), 'b message'), rec('INFO', at(1, 8), 'a message'), rec('INFO', at(1, 10), 'b message'),
+      rec('INFO', at(1, 11), 'B upper first'), rec('WARN', at(1, 12), 'w'),
+    ]);
+    expect(s.INFO.map((r) => [r.message, r.count])).toEqual([['B upper first', 1], ['a message', 1], ['b message', 2]]);
+    expect(s.WARN.map((r) => r.message)).toEqual(['w']);
+  });
+
+  it('details decide which times are shown; FIRSTLAST shows all of them under 2 occurrences', () => {
+    const t = [at(1, 10), at(1, 8), at(1, 9)];
+    const f = formatReportTime;
+    expect(detailLines('ALL', t)).toEqual([f(t[1]!), f(t[2]!), f(t[0]!)]);
+    expect(detailLines('NONE', t)).toEqual([]);
+    expect(detailLines('FIRST', t)).toEqual([`From : ${f(t[1]!)}`]);
+    expect(detailLines('LAST', t)).toEqual([`Until: ${f(t[0]!)}`]);
+    expect(detailLines('FIRSTLAST', t)).toEqual([`From : ${f(t[1]!)}`, `Until: ${f(t[0]!)}`]);
+    expect(detailLines('FIRSTLAST', [t[0]!])).toEqual([f(t[0]!)]);
+  });
+
+  it('the same message with different details gets one paragraph per details setting', () => {
+    const s = buildSections([rec('WARN', at(1, 8), 'm', 'FIRST'), rec('WARN', at(1, 9), 'm', 'LAST'), rec('WARN', at(1, 10), 'm', 'FIRST')]);
+    expect(s.WARN).toEqual([{ message: 'm', count: 3, paragraphs: [[`From : ${formatReportTime(at(1, 8))}`], [`Until: ${formatReportTime(at(1, 9))}`]] }]);
+  });
+
+  it('OTHER is a chronological "time: message" list', () => {
+    const text = renderReportText([rec('OTHER', at(1, 12), 'second'), rec('OTHER', at(1, 7), 'first')], '2026-01-01');
+    const lines = text.split('\n').filter((l) => l.startsWith('* '));
+    expect(lines).toEqual([`* ${formatReportTime(at(1, 7))}: first`, `* ${formatReportTime(at(1, 12))}: second`]);
+  });
+
+  it('the HTML part has the counts per section, a 24-hour bar chart, and escaped messages', () => {
+    const html = renderReportHtml([
+      rec('WARN', at(1, 3), 'Banned <script>'), rec('INFO', at(1, 3), 'x'), rec('INFO', at(1, 3), 'x'), rec('OTHER', at(1, 22), 'o'),
+    ], '2026-01-01');
+    expect(html).toContain('1 messages, 1 events');
+    expect(html).toContain('1 messages, 2 events');
+    expect(html).toContain('1 entries');
+    expect(html.match(/<td title="\d\d:00 \d+ events"/g)).toHaveLength(24);
+    expect(html).toContain('title="03:00 3 events"');
+    expect(html).toContain('title="22:00 1 events"');
+    expect(html).toContain('Banned &lt;script&gt;');
+    expect(html).not.toContain('<script>');
+    expect(html).not.toMatch(/<img|<svg/);
+  });
+});
+
+describe('report journal', () => {
+  it('appends JSON lines in storage, read back by a new instance (a restart loses nothing)', () => {
+    const dir = tmp();
+    const journal = new ReportJournal(dir, true);
+    journal.append(rec('INFO', at(1, 8), 'one'));
+    journal.append(rec('OTHER', at(1, 9), 'two'));
+    journal.flush();
+    expect(readFileSync(journal.file, 'utf8').trim().split('\n')).toHaveLength(2);
+    appendFileSync(journal.file, '{"level":"INFO","ti'); // a crash mid-write
+    expect(new ReportJournal(dir, true).records().map((r) => r.message)).toEqual(['one', 'two']);
+  });
+
+  it('sending renders both parts, emails them, and starts a new report', async () => {
+    const dir = tmp();
+    const journal = new ReportJournal(dir, true);
+    journal.append(rec('WARN', at(1, 8), 'w'));
+    const mailer = memoryMailer();
+    expect(await journal.send(mailer, 'Daily report')).toBe(1);
+    expect(mailer.sent).toHaveLength(1);
+    expect(mailer.sent[0]!.subject).toBe('Daily report');
+    expect(mailer.sent[0]!.text).toContain('= Peruse report for 2026-01-01');
+    expect(mailer.sent[0]!.html).toContain('<h1');
+    expect(journal.records()).toEqual([]);
+    expect(existsSync(journal.sentFile)).toBe(true);
+  });
+
+  it('without file writing (dry-run) nothing touches the storage', () => {
+    const dir = tmp();
+    const journal = new ReportJournal(dir, false);
+    journal.append(rec('INFO', at(1, 8), 'kept in memory'));
+    journal.flush();
+    expect(existsSync(journal.file)).toBe(false);
+    expect(journal.records().map((r) => r.message)).toEqual(['kept in memory']);
+  });
+});
+
+describe('action_dailyReport', () => {
+  it('an entry past local midnight (event time) sends the previous day and starts the new one', async () => {
+    const dir = tmp();
+    const mailer = memoryMailer();
+    const ctx = fakeContext({ state: new State({ storage: dir, persist: true }), mailer });
+    const action = dailyReport.create({ level: 'INFO', message: 'login {user}', details: 'NONE' }, ctx);
+    action.act({ user: 'alice', __REALTIME_TIMESTAMP: at(1, 23, 59) });
+    action.act({ user: 'bob', __REALTIME_TIMESTAMP: at(1, 23, 59, 30) });
+    expect(mailer.sent).toHaveLength(0);
+    action.act({ user: 'carol', __REALTIME_TIMESTAMP: at(2, 0, 0, 1) });
+    await Promise.resolve();
+    expect(mailer.sent).toHaveLength(1);
+    expect(mailer.sent[0]!.text).toContain('login alice');
+    expect(mailer.sent[0]!.text).not.toContain('login carol');
+    expect(ctx.state.report.records().map((r) => r.message)).toEqual(['login carol']);
+  });
+
+  it('in dry-run the line is described as an effect and no file is written', () => {
+    const dir = tmp();
+    const effects: string[] = [];
+    const ctx = fakeContext({ state: new State({ storage: dir, persist: false }), dryRun: true, effect: (e) => effects.push(e) });
+    dailyReport.create({ level: 'WARN', message: 'Banned {ip}' }, ctx).act({ ip: '1.2.3.4', __REALTIME_TIMESTAMP: at(1, 8) });
+    expect(effects).toEqual(['would add to the daily report: WARN: Banned 1.2.3.4']);
+    expect(existsSync(path.join(dir, 'peruse.report.jsonl'))).toBe(false);
+  });
+
+  it('a bad template is a config error', () => {
+    expect(() => dailyReport.create({ level: 'INFO', message: 'oops {' }, fakeContext())).toThrow(/E_BAD_TEMPLATE|unclosed/);
+  });
+});
+
+describe('midnight timer', () => {
+  afterEach(() => { vi.useRealTimers(); });
+
+  it('sends yesterday\'s report shortly after local midnight, even on a quiet day', async () => {
+    vi.useFakeTimers();
+    let now = at(1, 23, 0);
+    vi.setSystemTime(now / 1000);
+    const journal = new ReportJournal(tmp(), true);
+    journal.append(rec('INFO', at(1, 22), 'evening'));
+    const mailer = memoryMailer();
+    const schedule = scheduleDailyReport({ journal, mailer, subject: 'Daily', onError: (e) => { throw e; }, now: () => now });
+    now = at(1, 23, 59);
+    await vi.advanceTimersByTimeAsync(59 * 60_000);
+    expect(mailer.sent).toHaveLength(0);
+    now = at(2, 0, 0, 2);
+    await vi.advanceTimersByTimeAsync(62_000);
+    expect(mailer.sent).toHaveLength(1);
+    expect(mailer.sent[0]!.text).toContain('evening');
+    schedule.stop();
+  });
+});
