@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Entry } from '../modules/api.js';
 import { makeByteDecoder, typeJsonEntry } from '../journal/fields.js';
+import { forEachExportEntry } from '../journal/export-parser.js';
 import { fileOrStdin, forEachLine } from '../journal/lines.js';
 import { createLogger } from '../system/log.js';
 import { stepStats } from '../workflow/program.js';
@@ -63,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     else {
       const where = values['journal-dir'] !== undefined ? ['--directory', values['journal-dir']] : values['journal-file']!.flatMap((f) => ['--file', f]);
       const journalctl = opened.settings.journal.journalctl ?? 'journalctl';
-      child = spawn(journalctl, ['-o', 'json', '--merge', '--no-pager', ...where], { stdio: ['ignore', 'pipe', 'inherit'] });
+      child = spawn(journalctl, ['-o', 'export', '--merge', '--no-pager', ...where], { stdio: ['ignore', 'pipe', 'inherit'] });
       input = child.stdout!;
     }
 
@@ -81,6 +82,10 @@ export async function main(argv: string[]): Promise<number> {
         log.warn(`input line ${lineNumber}: skipped, ${(e as Error).message}`);
         return;
       }
+      return handleEntry(entry, lineNumber);
+    };
+    // lineNumber: the JSON line, or the entry's ordinal in a journal read as export format
+    const handleEntry = (entry: Entry, lineNumber: number): void | Promise<void> => {
       entries++;
       const time = entry.__REALTIME_TIMESTAMP;
       if (typeof time === 'number') clock.current = time;
@@ -95,7 +100,8 @@ export async function main(argv: string[]): Promise<number> {
       out(JSON.stringify({ line: lineNumber, time, steps, fields: changed, ...(effects.length ? { effects } : {}) }));
       effects = [];
     };
-    await forEachLine(input, handleLine);
+    if (child) await forEachExportEntry(input, decode, handleEntry);
+    else await forEachLine(input, handleLine);
     const seconds = (performance.now() - started) / 1000;
     for (const instance of program.instances) await instance.stop?.();
     if (child && child.exitCode === null) child.kill();

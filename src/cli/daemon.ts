@@ -1,0 +1,286 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { Services } from '../config/build.js';
+import type { Settings } from '../config/settings.js';
+import { makeByteDecoder } from '../journal/fields.js';
+import { JournalSource, type StartPosition } from '../journal/source.js';
+import type { Entry } from '../modules/api.js';
+import { restoreBans } from '../state/ban-restore.js';
+import { checkpointFile, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../state/persist.js';
+import { scheduleDailyReport, type ReportSchedule } from '../state/report.js';
+import type { State } from '../state/state.js';
+import { spawnRunner } from '../system/exec.js';
+import type { Logger } from '../system/log.js';
+import type { Mailer } from '../system/mailer-api.js';
+import { createMetricsRegistry, serveMetrics } from '../system/metrics.js';
+import type { Program } from '../workflow/program.js';
+import { createProcessor, type EntryProcessor } from '../workflow/run.js';
+import { makeServices, EntryClock } from './services.js';
+import { openConfig, printIssues, type OpenedConfig } from './setup.js';
+
+const SAVE_EVERY_MS = 1000;
+const CURRENT_BOOT = readBootId();
+
+/**
+ * peruse's own entries on this boot (stderr under systemd, action_log through systemd-cat) are not
+ * pushed through the workflow: a chain matching them would otherwise feed itself for ever. Lines of
+ * other hosts or earlier boots are processed normally (they cannot multiply).
+ */
+export function isOwnLine(entry: Entry, bootId: string | undefined = CURRENT_BOOT): boolean {
+  return entry.SYSLOG_IDENTIFIER === 'peruse' && bootId !== undefined && entry._BOOT_ID === bootId;
+}
+
+function readBootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** One loaded config: a program with its state and services. SIGHUP builds the next one. */
+interface Generation {
+  opened: OpenedConfig;
+  settings: Settings;
+  program: Program;
+  process: EntryProcessor;
+  services: Services;
+  report?: ReportSchedule;
+}
+
+/** The composition root of `peruse run`: config, state, checkpoint, journal, metrics, timers. */
+export class Daemon {
+  private generation!: Generation;
+  private source!: JournalSource;
+  private readonly clock = new EntryClock();
+  private cursor: string | undefined;
+  private eventTime: number | undefined;
+  private savedCursor: string | undefined;
+  private inFlight = false;
+  private saveDue = false;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private metricsServer: Server | undefined;
+  private readonly emails = { sent: 0, failed: 0 };
+  private reloading: Promise<void> | undefined;
+  entries = 0;
+  ownLinesSkipped = 0;
+
+  constructor(private readonly configFile: string, private readonly log: Logger) {}
+
+  /** Loads the config; the issues are printed; undefined when it is not usable. */
+  private async open(): Promise<Generation | undefined> {
+    let services: Services | undefined;
+    const factory = makeServices({ log: this.log, clock: this.clock, dryRun: false, persist: true });
+    const opened = await openConfig(this.configFile, (settings) => {
+      services = factory(settings);
+      services.mailer = this.countingMailer(services.mailer);
+      return services;
+    });
+    printIssues(opened, (line) => (line.includes('  E_') ? this.log.error(line) : this.log.warn(line)));
+    if (!opened.program || !services) return undefined;
+    const program = opened.program;
+    return { opened, settings: opened.settings, program, process: createProcessor(program, this.log), services };
+  }
+
+  /** Loads everything and starts following; false when the config is unusable (nothing started). */
+  async start(): Promise<boolean> {
+    const generation = await this.open();
+    if (!generation) return false;
+    this.generation = generation;
+    const { settings, services } = generation;
+    const checkpoint = this.restoreCheckpoint(services.state);
+    this.cursor = checkpoint?.cursor;
+    this.eventTime = checkpoint?.eventTime;
+    this.savedCursor = this.cursor;
+    if (this.eventTime !== undefined) this.clock.current = this.eventTime;
+
+    // the firewall may have been flushed (reboot without peruse-restore, nft reload): bans first
+    await restoreBans(settings, this.log, spawnRunner);
+    await this.startInstances(generation);
+    await this.startMetrics(settings);
+
+    const start: StartPosition = this.cursor !== undefined ? { after: this.cursor }
+      : settings.journal.since !== undefined ? { since: settings.journal.since } : { tail: true };
+    this.source = new JournalSource({
+      journal: settings.journal, start, log: this.log,
+      decode: makeByteDecoder(settings.encoding),
+      onEntry: (entry) => this.onEntry(entry),
+    });
+    await this.source.start();
+    this.log.notice(`following the journal ${describeStart(start)} with ${settings.configFile}`);
+    this.saveTimer = setInterval(() => this.saveSoon(), SAVE_EVERY_MS);
+    return true;
+  }
+
+  get journalctlPid(): number | undefined {
+    return this.source?.pid;
+  }
+
+  private restoreCheckpoint(state: State): Checkpoint | undefined {
+    // event time of the checkpoint: what expired is judged as of the last processed entry, so a
+    // backlog read after downtime decides exactly as live processing would have
+    let eventTime: number | undefined;
+    try {
+      eventTime = (JSON.parse(readFileSync(checkpointFile(state.options.storage), 'utf8')) as Checkpoint).eventTime;
+    } catch {
+      eventTime = undefined;
+    }
+    const checkpoint = loadCheckpoint(state, eventTime ?? Date.now() * 1000);
+    if (checkpoint) this.log.info(`checkpoint loaded: resuming after ${checkpoint.cursor ?? '(no cursor)'}`);
+    return checkpoint;
+  }
+
+  private onEntry(entry: Entry): void | Promise<void> {
+    if (isOwnLine(entry)) {
+      this.ownLinesSkipped++;
+      this.done(entry);
+      return;
+    }
+    const time = entry.__REALTIME_TIMESTAMP;
+    if (typeof time === 'number') this.clock.current = time;
+    const pending = this.generation.process(entry);
+    if (pending === undefined) {
+      this.done(entry);
+      return;
+    }
+    this.inFlight = true;
+    return pending.then(() => {
+      this.inFlight = false;
+      this.done(entry);
+    });
+  }
+
+  private done(entry: Entry): void {
+    this.entries++;
+    const cursor = entry.__CURSOR;
+    if (typeof cursor === 'string') this.cursor = cursor;
+    const time = entry.__REALTIME_TIMESTAMP;
+    if (typeof time === 'number') this.eventTime = time;
+    if (this.saveDue) this.save();
+  }
+
+  /** Timer: save now if no entry is half processed, else right after it (the state must match the cursor). */
+  private saveSoon(): void {
+    if (this.cursor === this.savedCursor) return;
+    if (this.inFlight) this.saveDue = true;
+    else this.save();
+  }
+
+  private save(): void {
+    this.saveDue = false;
+    try {
+      saveCheckpoint(this.generation.services.state, this.cursor, this.eventTime);
+      this.savedCursor = this.cursor;
+    } catch (error) {
+      this.log.error(`cannot save the checkpoint: ${(error as Error).message}`);
+    }
+  }
+
+  private async startInstances(generation: Generation): Promise<void> {
+    for (const instance of generation.program.instances) await instance.start?.();
+    const state = generation.services.state;
+    if (state.has('report')) {
+      generation.report = scheduleDailyReport({
+        journal: state.report, mailer: generation.services.mailer, subject: 'Pyruse Report',
+        onError: (error) => this.log.error(`daily report: ${error.message}`),
+      });
+    }
+  }
+
+  private async stopInstances(generation: Generation): Promise<void> {
+    generation.report?.stop();
+    for (const instance of generation.program.instances) {
+      try {
+        await instance.stop?.();
+      } catch (error) {
+        this.log.error(`stopping a module: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private async startMetrics(settings: Settings): Promise<void> {
+    const metrics = settings.section<{ port: number; host?: string }>('metrics');
+    if (metrics.port === undefined) return;
+    const registry = createMetricsRegistry({
+      program: () => this.generation.program,
+      state: () => this.generation.services.state,
+      entries: () => this.entries,
+      ownLinesSkipped: () => this.ownLinesSkipped,
+      journalRestarts: () => this.source?.restarts ?? 0,
+      lastEventMicros: () => this.eventTime,
+      emails: () => this.emails,
+    });
+    this.metricsServer = await serveMetrics({ port: metrics.port, host: metrics.host }, registry, this.log);
+  }
+
+  private countingMailer(mailer: Mailer): Mailer {
+    return {
+      send: async (message) => {
+        try {
+          await mailer.send(message);
+          this.emails.sent++;
+        } catch (error) {
+          this.emails.failed++;
+          throw error;
+        }
+      },
+    };
+  }
+
+  /**
+   * SIGHUP: a new config replaces the running one only if it is valid; the state carries over
+   * (snapshot of the old, restored into the new), and the journal resumes after the same cursor.
+   */
+  reload(): Promise<void> {
+    this.reloading ??= this.doReload().finally(() => { this.reloading = undefined; });
+    return this.reloading;
+  }
+
+  private async doReload(): Promise<void> {
+    this.log.notice(`reloading ${this.configFile}`);
+    const next = await this.open();
+    if (!next) {
+      this.log.error(`reload rejected: ${this.configFile} has errors (above); the running config stays`);
+      return;
+    }
+    const old = this.generation;
+    this.source.hold();
+    try {
+      await this.source.idle();
+      this.save();
+      await this.stopInstances(old);
+      next.services.state.restore(old.services.state.snapshot(), this.clock.nowMicros());
+      this.generation = next;
+      await this.startInstances(next);
+      this.source.reconfigure(next.settings.journal, (entry) => this.onEntry(entry));
+    } finally {
+      this.source.release();
+    }
+    this.log.notice(`reloaded ${this.configFile}`);
+  }
+
+  /** Finishes the entry in flight (waiting at most `graceMs`), saves the checkpoint, stops everything. */
+  async shutdown(graceMs: number): Promise<void> {
+    clearInterval(this.saveTimer);
+    const finished = await Promise.race([
+      this.source.stop().then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(resolve, graceMs, false).unref()),
+    ]);
+    if (finished) this.save();
+    else this.log.warn(`an entry was still in flight after ${graceMs} ms: keeping the checkpoint saved at ${this.savedCursor ?? '(none)'}`);
+    await Promise.race([
+      this.stopInstances(this.generation),
+      new Promise<void>((resolve) => setTimeout(resolve, 1000).unref()),
+    ]);
+    this.metricsServer?.close();
+    this.metricsServer?.closeAllConnections();
+    this.log.notice(`stopped after ${this.entries} entries`);
+  }
+}
+
+function describeStart(start: StartPosition): string {
+  if ('after' in start) return `after cursor ${start.after}`;
+  if ('since' in start) return `since ${start.since}`;
+  if ('head' in start) return 'from its beginning';
+  return 'from its tail';
+}

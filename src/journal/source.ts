@@ -1,0 +1,284 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { JournalSettings } from '../config/settings.js';
+import type { Entry } from '../modules/api.js';
+import type { Logger } from '../system/log.js';
+import { ExportParser } from './export-parser.js';
+
+/** Where the next journalctl starts reading. */
+export type StartPosition =
+  | { after: string }   // right after this cursor (exactly-once resume)
+  | { since: string }   // journalctl --since syntax
+  | { head: true }      // everything (a journal that was empty when peruse started)
+  | { tail: true };     // only what is written from now on (Pyruse's default)
+
+/**
+ * The journalctl command line. `--merge` always: with `--directory`/`--file` over a journal written by
+ * systemd-journal-remote, journalctl 252 `--follow` otherwise prints only one host's entries (it
+ * restricts itself to one boot), and locally it keeps a resume across a reboot from being cut.
+ */
+export function journalctlArgs(journal: JournalSettings, position: StartPosition): string[] {
+  const args = ['--output=export', '--follow', '--merge', '--no-pager'];
+  if (journal.directory !== undefined) args.push(`--directory=${journal.directory}`);
+  const files = journal.file === undefined ? [] : Array.isArray(journal.file) ? journal.file : [journal.file];
+  for (const file of files) args.push(`--file=${file}`);
+  if (journal.system === true) args.push('--system');
+  if ('after' in position) args.push(`--after-cursor=${position.after}`);
+  else if ('since' in position) args.push(`--since=${position.since}`, '--lines=all');
+  else if ('head' in position) args.push('--lines=all');
+  else args.push('--lines=0');
+  // matches last: journalctl reads every positional argument as a match (FIELD=value, +, a path)
+  args.push(...(journal.matches ?? []));
+  return args;
+}
+
+export interface JournalSourceOptions {
+  journal: JournalSettings;
+  /** Where to start the first journalctl; later ones start after the last processed cursor. */
+  start: StartPosition;
+  decode: (bytes: Uint8Array) => string;
+  log: Logger;
+  /** Each entry in journal order; a returned Promise pauses reading until it settles. */
+  onEntry: (entry: Entry) => void | Promise<void>;
+  /** No output for this long while the journal has newer entries: journalctl is restarted. */
+  stallSeconds?: number;
+  backoffMs?: { first: number; max: number };
+}
+
+/**
+ * Supervises `journalctl --follow`: parses its export stream, hands entries over one at a time
+ * (pausing the pipe while an entry is in flight, so memory does not grow with a backlog), and
+ * restarts it with backoff, after the last processed cursor, when it exits or stalls.
+ */
+export class JournalSource {
+  /** `__CURSOR` of the last entry fully processed: where a restarted journalctl resumes. */
+  lastCursor: string | undefined;
+  restarts = 0;
+  entries = 0;
+  private position: StartPosition;
+  private child: ChildProcess | undefined;
+  private parser: ExportParser;
+  private busy: Promise<void> | undefined;
+  private stopping = false;
+  private held = false;
+  private delay: number;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private lastOutput = Date.now();
+  private sessionEnded: (() => void) | undefined;
+  private stopped: Promise<void> | undefined;
+
+  constructor(private options: JournalSourceOptions) {
+    this.position = options.start;
+    if ('after' in options.start) this.lastCursor = options.start.after;
+    this.parser = new ExportParser(options.decode, (why) => options.log.warn(`journal: corrupt entry skipped: ${why}`));
+    this.delay = options.backoffMs?.first ?? 500;
+  }
+
+  get journalctl(): string {
+    return this.options.journal.journalctl ?? 'journalctl';
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    if ('tail' in this.position) this.position = await this.pinTail();
+    this.spawnJournalctl();
+    const stallMs = (this.options.stallSeconds ?? 30) * 1000;
+    this.stallTimer = setInterval(() => void this.checkStall(stallMs), Math.min(stallMs, 5000));
+    this.stallTimer.unref();
+  }
+
+  /** Stops handing out entries after the current one (a reload is in progress). */
+  hold(): void {
+    this.held = true;
+    this.child?.stdout?.pause();
+  }
+
+  release(): void {
+    this.held = false;
+    this.drain();
+  }
+
+  /** Resolves once no entry is in flight. */
+  async idle(): Promise<void> {
+    while (this.busy) await this.busy;
+  }
+
+  /** New settings or handler (SIGHUP); a changed journal selection restarts journalctl from the last cursor. */
+  reconfigure(journal: JournalSettings, onEntry: JournalSourceOptions['onEntry']): void {
+    const changed = JSON.stringify(journal) !== JSON.stringify(this.options.journal);
+    this.options = { ...this.options, journal, onEntry };
+    if (changed) {
+      this.options.log.notice('journal settings changed: restarting journalctl');
+      this.child?.kill('SIGKILL');
+    }
+  }
+
+  /** Kills journalctl; resolves when the entry in flight (if any) is done. No entry starts after this. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      clearInterval(this.stallTimer);
+      clearTimeout(this.restartTimer);
+      const child = this.child;
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); // a reader loses nothing; journalctl 252 takes ~1.5 s to act on SIGTERM
+      await this.idle();
+    })();
+    return this.stopped;
+  }
+
+  private spawnJournalctl(): void {
+    const directory = this.options.journal.directory;
+    if (directory !== undefined && !existsSync(directory)) {
+      // journalctl fails on a missing directory; wait for it (a central journal not created yet)
+      this.options.log.warn(`journal directory ${directory} does not exist yet: waiting for it`);
+      this.scheduleRestart();
+      return;
+    }
+    const args = journalctlArgs(this.options.journal, this.position);
+    this.options.log.debug(`spawning ${this.journalctl} ${args.join(' ')}`);
+    const child = spawn(this.journalctl, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.parser.reset();
+    this.lastOutput = Date.now();
+    let gotOutput = false;
+    const stderrLines: string[] = [];
+    let stderrCarry = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      const lines = (stderrCarry + text).split('\n');
+      stderrCarry = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '') {
+        stderrLines.push(line);
+        this.options.log.warn(`journalctl: ${line}`);
+      }
+    });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (this.child !== child) return;
+      gotOutput = true;
+      this.lastOutput = Date.now();
+      this.parser.push(chunk);
+      this.drain();
+    });
+    child.on('error', (error) => this.options.log.error(`cannot run ${this.journalctl}: ${error.message}`));
+    child.on('close', (code, signal) => {
+      if (stderrCarry.trim() !== '') this.options.log.warn(`journalctl: ${stderrCarry}`);
+      void this.afterExit(child, code, signal, gotOutput, stderrLines);
+    });
+  }
+
+  private async afterExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null,
+    gotOutput: boolean, stderrLines: string[]): Promise<void> {
+    // the entries already read from the pipe are processed before anything else happens
+    await new Promise<void>((resolve) => { this.sessionEnded = resolve; this.drain(); });
+    if (this.child === child) this.child = undefined;
+    if (this.parser.midEntry) this.options.log.warn('journalctl stopped in the middle of an entry: it is read again after the restart');
+    if (this.stopping) return;
+    const why = signal ? `killed by ${signal}` : `exited with code ${String(code)}`;
+    if (!gotOutput && 'after' in this.position && stderrLines.some((l) => /cursor/i.test(l))) {
+      this.options.log.error(`journalctl rejected the saved cursor (${this.position.after}): starting at the tail`);
+      this.position = { tail: true };
+      this.lastCursor = undefined;
+    }
+    if (gotOutput) this.delay = this.options.backoffMs?.first ?? 500;
+    this.options.log.warn(`journalctl ${why}: restarting in ${this.delay} ms after the last processed entry`);
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    if (this.stopping) return;
+    const wait = this.delay;
+    this.delay = Math.min(this.delay * 2, this.options.backoffMs?.max ?? 30_000);
+    this.restarts++;
+    this.restartTimer = setTimeout(() => this.spawnJournalctl(), wait);
+  }
+
+  /** Hands out parsed entries until one is asynchronous, the source is held, or the bytes run out. */
+  private drain(): void {
+    if (this.busy) return;
+    const stdout = this.child?.stdout;
+    while (!this.held && !this.stopping) {
+      const entry = this.parser.next();
+      if (entry === undefined) break;
+      const pending = this.options.onEntry(entry);
+      if (pending !== undefined) {
+        stdout?.pause();
+        this.busy = pending.then(() => this.entryDone(entry), () => this.entryDone(entry));
+        return;
+      }
+      this.accept(entry);
+    }
+    if (this.held) return;
+    if (this.sessionEnded) {
+      // every complete entry journalctl wrote before it exited has been handed out
+      const ended = this.sessionEnded;
+      this.sessionEnded = undefined;
+      ended();
+      return;
+    }
+    if (stdout?.isPaused()) stdout.resume();
+  }
+
+  private entryDone(entry: Entry): void {
+    this.busy = undefined;
+    this.accept(entry);
+    this.drain();
+  }
+
+  private accept(entry: Entry): void {
+    this.entries++;
+    const cursor = entry.__CURSOR;
+    if (typeof cursor === 'string') {
+      this.lastCursor = cursor;
+      this.position = { after: cursor };
+    } else if (!('after' in this.position)) {
+      // no cursor seen yet: a restart must not go back to the tail and skip what came meanwhile
+      this.position = { head: true };
+    }
+  }
+
+  /**
+   * "The tail" as a position that survives a journalctl restart: after the journal's last entry now,
+   * or the head of a journal still empty (everything in it will have been written after we started).
+   */
+  private async pinTail(): Promise<StartPosition> {
+    const directory = this.options.journal.directory;
+    if (directory !== undefined && !existsSync(directory)) return { head: true };
+    const args = journalctlArgs(this.options.journal, { tail: true }).filter((a) => a !== '--follow' && a !== '--lines=0');
+    const last = await this.runProbe([...args, '--lines=1']);
+    const cursor = /^__CURSOR=(.*)$/m.exec(last)?.[1];
+    if (cursor !== undefined) {
+      this.lastCursor = cursor;
+      return { after: cursor };
+    }
+    return { head: true };
+  }
+
+  /** A short non-following journalctl; its stdout as text ('' on failure). */
+  private runProbe(args: string[]): Promise<string> {
+    return new Promise<string>((resolve) => {
+      const p = spawn(this.journalctl, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+      const chunks: Buffer[] = [];
+      p.stdout!.on('data', (c: Buffer) => chunks.push(c));
+      p.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      p.on('error', () => resolve(''));
+    });
+  }
+
+  /** Quiet for stallMs while the journal has an entry after ours: journalctl is stuck; restart it. */
+  private async checkStall(stallMs: number): Promise<void> {
+    const child = this.child;
+    if (!child || this.busy || this.held || this.stopping || Date.now() - this.lastOutput < stallMs) return;
+    if (this.lastCursor === undefined) return;
+    const probe = journalctlArgs(this.options.journal, { after: this.lastCursor })
+      .filter((a) => a !== '--follow').concat('--lines=1');
+    const newer = (await this.runProbe(probe)).length > 0;
+    if (newer && this.child === child && Date.now() - this.lastOutput >= stallMs && !this.busy) {
+      this.options.log.warn(`journalctl printed nothing for ${Math.round((Date.now() - this.lastOutput) / 1000)} s while newer entries exist: restarting it`);
+      child.kill('SIGKILL');
+    }
+  }
+}
