@@ -231,4 +231,27 @@ describe('natfw in network namespaces', () => {
     // the rollback reloaded the archived rules: the /24 allocation is live again
     expect(inNs(NAT, 'nft', 'list', 'table', 'ip', 'peruse_natfw')).toContain('10.77.0.254 : 192.0.2.2');
   });
+
+  it('with the iptables-chain format and the default commands, run inside a namespace, the NATFW jump is added once', () => {
+    const ns = `nfi-${tag}`;
+    const dir = mkdtempSync(join(tmpdir(), 'natfw-ipt-'));
+    sh('ip', 'netns', 'add', ns);
+    try {
+      // the whole command runs inside the namespace, so its default validate/reload/conntrack commands do too
+      const run = (network: string): number => spawnSync('ip', ['netns', 'exec', ns, process.execPath, PERUSE, 'natfw', 'generate',
+        '--format', 'iptables-chain', '--network', network, '--public', '192.0.2.1', '--out-iface', 'eth9',
+        '--exclude', '32768-60999', '--archive-dir', dir], { encoding: 'utf8' }).status ?? -1;
+      expect(run('10.88.0.0/24')).toBe(0);
+      expect(run('10.88.0.0/25')).toBe(0);
+      const rules = inNs(ns, 'iptables', '-t', 'nat', '-S');
+      expect(rules.match(/^-A POSTROUTING -j NATFW$/gm)).toHaveLength(1);
+      // the second allocation replaced the first: .200 is gone, .2 has the /25 block
+      expect(rules).not.toContain('10.88.0.200/32');
+      expect(rules).toMatch(/-A NATFW -s 10\.88\.0\.2\/32 -o eth9 -p icmp -j SNAT --to-source 192\.0\.2\.1:\d+-65535/);
+      expect(inNs(ns, 'iptables-save')).not.toContain('*filter');
+    } finally {
+      spawnSync('ip', ['netns', 'del', ns]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

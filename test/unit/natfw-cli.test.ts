@@ -73,9 +73,11 @@ describe('natfw generate (command line)', () => {
       expect((await run(...args)).code).toBe(0);
       const second = await run(...args);
       expect(second).toMatchObject({ code: 0, stdout: 'unchanged\n' });
-      const failing = await run(...args.slice(0, -4), '--network', '10.0.1.0/24', '--reload-cmd', 'false');
+      const failing = await run(...args.slice(0, -4), '--network', '10.0.1.0/24', '--reload-cmd', 'false', '--conntrack-flush', 'none');
       expect(failing.code).toBe(5);
-      const invalid = await run(...args.slice(0, -4), '--network', '10.0.1.0/24', '--validate-cmd', 'false');
+      // never the default loader here: it would touch the host's firewall
+      const invalid = await run(...args.slice(0, -4), '--network', '10.0.1.0/24', '--validate-cmd', 'false', '--reload-cmd', 'true',
+        '--conntrack-flush', 'none');
       expect(invalid.code).toBe(4);
     } finally {
       rmSync(dir, { recursive: true });
