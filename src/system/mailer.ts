@@ -114,7 +114,7 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
       queue.push({ message, attempts: 0 });
       kick();
     },
-    async drain(timeoutMs = options.drainTimeoutMs ?? 60_000) {
+    async drain(timeoutMs = options.drainTimeoutMs ?? 15_000) {
       if (queue.length === 0 && !working) return;
       giveUpBefore = Date.now() + timeoutMs;
       // a retry waiting past the deadline is cut short: one last attempt, then given up
