@@ -1,61 +1,21 @@
 // The activation protocol: lock → unchanged? → validate → pending files → reload → flush
 // conntrack of moved hosts → activatedAt (after the reload, strictly increasing) → archive and
 // swap `current`. A failed reload archives nothing and leaves `current` as it was.
-import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Block } from './allocate.js';
 import {
   CURRENT_LINK, LOCK_FILE, MANIFEST_NAME, PENDING_MANIFEST, manifestName, orphanName,
 } from './archive.js';
 import { readIfExists, readlinkIfExists, removeIfExists, replaceSymlink, writeFileAtomic } from './files.js';
-import { parseIpv4 } from './ipv4.js';
 import { acquireLock } from './lock.js';
 import { parseManifest, type ConntrackFlush, type Manifest } from './manifest.js';
-import { rangeToCidrs, rulesFileExtension, type OutputFormat } from './render.js';
-import { formatIpv4 } from './ipv4.js';
+import { rulesFileExtension, type OutputFormat } from './render.js';
+import { commandFor, DEFAULT_RELOAD, shellRunner, type ShellRunner } from './commands.js';
+import { flushConntrack, movedHosts } from './conntrack.js';
 
-export interface ShellResult {
-  code: number;
-  output: string;
-}
-
-/** Runs an administrator-given command line (like the old script's `-c COMMAND`) through /bin/sh. */
-export type ShellRunner = (command: string, env: Record<string, string>) => Promise<ShellResult>;
-
-export const shellRunner: ShellRunner = (command, env) => new Promise((done) => {
-  const child = spawn('/bin/sh', ['-c', command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const chunks: Buffer[] = [];
-  child.stdout.on('data', (d: Buffer) => chunks.push(d));
-  child.stderr.on('data', (d: Buffer) => chunks.push(d));
-  child.on('error', (error) => done({ code: 127, output: error.message }));
-  child.on('close', (code, signal) => done({ code: code ?? (signal ? 128 : 1), output: Buffer.concat(chunks).toString('utf8') }));
-});
-
-export function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-/** `{}` in a command stands for the rules file (also given as $NATFW_RULES). */
-export function commandFor(template: string, rulesPath: string): string {
-  return template.split('{}').join(shellQuote(rulesPath));
-}
-
-export const DEFAULT_RELOAD: Record<OutputFormat, string | null> = {
-  'nft': 'nft -f {}',
-  // declaring NATFW in the file flushes only that chain; the jump is added once, never twice
-  'iptables-chain': 'iptables-restore --noflush {} && { iptables -t nat -C POSTROUTING -j NATFW 2>/dev/null || iptables -t nat -I POSTROUTING 1 -j NATFW; }',
-  'iptables-table': 'iptables-restore {}',
-  'json': null,
-};
-
-export const DEFAULT_VALIDATE: Record<OutputFormat, string | null> = {
-  'nft': 'nft -c -f {}',
-  'iptables-chain': 'iptables-restore --test --noflush {}',
-  'iptables-table': 'iptables-restore --test {}',
-  'json': null,
-};
+export { commandFor, DEFAULT_RELOAD, DEFAULT_VALIDATE, shellQuote, shellRunner, type ShellRunner } from './commands.js';
+export { hostsToCidrs, movedHosts } from './conntrack.js';
 
 /** Exit codes of `natfw generate` / `apply`. */
 export const EXIT = { ok: 0, usage: 2, infeasible: 3, validation: 4, reload: 5, locked: 6 } as const;
@@ -99,50 +59,6 @@ export function readCurrentManifest(archiveDir: string): { path: string; manifes
   const text = readIfExists(path);
   if (text === undefined) throw new ActivationError(EXIT.usage, `${join(archiveDir, CURRENT_LINK)} points to a missing ${target}`);
   return { path, manifest: parseManifest(text, target) };
-}
-
-/** Hosts whose mapping differs between two allocations (or that appear in only one): their connections must be flushed. */
-export function movedHosts(previous: readonly Block[] | undefined, next: readonly Block[], mode: ConntrackFlush): number[] {
-  if (mode === 'none') return [];
-  const key = (b: Block): string => `${b.public}:${b.lo}-${b.hi}`;
-  const before = new Map((previous ?? []).map((b) => [b.internal, key(b)]));
-  const moved = new Set<string>();
-  for (const b of next) if (mode === 'all' || !previous || before.get(b.internal) !== key(b)) moved.add(b.internal);
-  const nextHosts = new Set(next.map((b) => b.internal));
-  for (const internal of before.keys()) if (mode === 'all' || !nextHosts.has(internal)) moved.add(internal);
-  return [...moved].map((text) => parseIpv4(text)!).sort((a, b) => a - b);
-}
-
-/** Consecutive hosts → CIDRs, so a /16 of moved hosts is one `conntrack -D`, not 65 000. */
-export function hostsToCidrs(hosts: readonly number[]): string[] {
-  const cidrs: string[] = [];
-  let i = 0;
-  while (i < hosts.length) {
-    let j = i;
-    while (j + 1 < hosts.length && hosts[j + 1] === hosts[j]! + 1) j++;
-    cidrs.push(...rangeToCidrs(hosts[i]!, hosts[j]!));
-    i = j + 1;
-  }
-  return cidrs;
-}
-
-function prefixMask(prefix: number): string {
-  return formatIpv4(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
-}
-
-async function flushConntrack(request: ActivationRequest, shell: ShellRunner, hosts: number[], warnings: string[]): Promise<boolean> {
-  let ok = true;
-  for (const cidr of hostsToCidrs(hosts)) {
-    const [address, prefix] = cidr.split('/') as [string, string];
-    const command = `${request.conntrackCommand} -D -f ipv4 -s ${address} --mask-src ${prefixMask(Number(prefix))}`;
-    const result = await shell(command, {});
-    // conntrack exits 1 when nothing matched: that is a successful flush too
-    if (result.code !== 0 && !/0 flow entries have been deleted/.test(result.output)) {
-      ok = false;
-      warnings.push(`conntrack flush failed for ${cidr}: ${result.output.trim()}`);
-    }
-  }
-  return ok;
 }
 
 /** The newest archived activation time: activatedAt must exceed it even if the clock stepped back. */
@@ -236,7 +152,8 @@ export async function activate(request: ActivationRequest): Promise<ActivationRe
         removeIfExists(pendingManifest);
         removeIfExists(pendingRules);
         let rollback = '';
-        if (current?.manifest.rulesFile) {
+        // the previous rules can be put back with this command only if they are in the same format
+        if (current?.manifest.rulesFile && current.manifest.params.format === request.format) {
           // put the previous rules back in case the failed command loaded part of the new ones
           const previousRules = join(dir, current.manifest.rulesFile);
           const restored = await shell(commandFor(reload, previousRules), { NATFW_RULES: previousRules, NATFW_FORMAT: request.format });
@@ -248,7 +165,7 @@ export async function activate(request: ActivationRequest): Promise<ActivationRe
 
     const warnings: string[] = [];
     const moved = movedHosts(current?.manifest.blocks, request.manifest.blocks, request.conntrackFlush);
-    const conntrackFlushed = request.conntrackFlush !== 'none' && await flushConntrack(request, shell, moved, warnings);
+    const conntrackFlushed = request.conntrackFlush !== 'none' && await flushConntrack(request.conntrackCommand, shell, moved, warnings);
 
     const activatedAtMs = Math.max(now(), newestArchivedMs(dir) + 1, current ? Date.parse(current.manifest.activatedAt ?? '') + 1 || 0 : 0);
     const finalRules = `natfw-${activatedAtMs}.${extension === 'json' ? 'rules.json' : extension}`;

@@ -254,4 +254,19 @@ describe('natfw in network namespaces', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a change flushes the conntrack entries of the moved hosts, so a trace right after it is not ambiguous', () => {
+    for (const source of ['10.77.0.2', '10.77.0.254']) inNs(CLIENT, process.execPath, join(scratch, 'client.cjs'), 'udp', source);
+    const udpSources = (): string[] => [...inNs(NAT, 'conntrack', '-L', '-p', 'udp').matchAll(/^udp\s+\d+\s+\d+\s+src=(\S+)/gm)].map((m) => m[1]!);
+    expect(udpSources()).toEqual(expect.arrayContaining(['10.77.0.2', '10.77.0.254']));
+    // /25: every remaining host gets a bigger block, .129–.254 disappear: all of them moved
+    const r = peruse(...generateArgs().map((a) => (a === '10.77.0.0/24' ? '10.77.0.0/25' : a)), '-v');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/conntrack: 253 moved host\(s\) flushed\n/);
+    expect(udpSources().filter((address) => address.startsWith('10.77.0.'))).toEqual([]);
+    const seen = JSON.parse(inNs(CLIENT, process.execPath, join(scratch, 'client.cjs'), 'udp', '10.77.0.2')) as { address: string; port: number };
+    const answer = traceAt(seen.address, seen.port, 'udp').answer;
+    expect(answer).toMatchObject({ status: 'found', internal: '10.77.0.2' });
+    expect(answer.candidates).toBeUndefined();
+  });
 });
