@@ -107,6 +107,9 @@ export class Daemon {
       onEntry: (entry) => this.onEntry(entry),
     });
     await this.source.start();
+    // a tail pinned to the journal's last entry is saved too: entries written while peruse is
+    // restarted before its first entry are then not skipped
+    this.cursor ??= this.source.lastCursor;
     this.log.notice(`following the journal ${describeStart(start)} with ${settings.configFile}`);
     this.saveTimer = setInterval(() => this.saveSoon(), SAVE_EVERY_MS);
     return true;

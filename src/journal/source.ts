@@ -23,7 +23,8 @@ export function journalctlArgs(journal: JournalSettings, position: StartPosition
   const files = journal.file === undefined ? [] : Array.isArray(journal.file) ? journal.file : [journal.file];
   for (const file of files) args.push(`--file=${file}`);
   if (journal.system === true) args.push('--system');
-  if ('after' in position) args.push(`--after-cursor=${position.after}`);
+  // --lines=all: with --follow, journalctl 252 otherwise shows only the last 10 entries after the cursor
+  if ('after' in position) args.push(`--after-cursor=${position.after}`, '--lines=all');
   else if ('since' in position) args.push(`--since=${position.since}`, '--lines=all');
   else if ('head' in position) args.push('--lines=all');
   else args.push('--lines=0');
@@ -274,7 +275,7 @@ export class JournalSource {
     if (!child || this.busy || this.held || this.stopping || Date.now() - this.lastOutput < stallMs) return;
     if (this.lastCursor === undefined) return;
     const probe = journalctlArgs(this.options.journal, { after: this.lastCursor })
-      .filter((a) => a !== '--follow').concat('--lines=1');
+      .filter((a) => a !== '--follow' && a !== '--lines=all').concat('--lines=1');
     const newer = (await this.runProbe(probe)).length > 0;
     if (newer && this.child === child && Date.now() - this.lastOutput >= stallMs && !this.busy) {
       this.options.log.warn(`journalctl printed nothing for ${Math.round((Date.now() - this.lastOutput) / 1000)} s while newer entries exist: restarting it`);
