@@ -7,7 +7,6 @@ import { JournalSource, type StartPosition } from '../journal/source.js';
 import type { Entry } from '../modules/api.js';
 import { restoreBans } from '../state/ban-restore.js';
 import { checkpointFile, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../state/persist.js';
-import { scheduleDailyReport, type ReportSchedule } from '../state/report.js';
 import type { State } from '../state/state.js';
 import { spawnRunner } from '../system/exec.js';
 import type { Logger } from '../system/log.js';
@@ -45,7 +44,6 @@ interface Generation {
   program: Program;
   process: EntryProcessor;
   services: Services;
-  report?: ReportSchedule;
 }
 
 /** The composition root of `peruse run`: config, state, checkpoint, journal, metrics, timers. */
@@ -180,18 +178,11 @@ export class Daemon {
   }
 
   private async startInstances(generation: Generation): Promise<void> {
+    // action_dailyReport's start() arms the midnight timer itself; bans were restored before
     for (const instance of generation.program.instances) await instance.start?.();
-    const state = generation.services.state;
-    if (state.has('report')) {
-      generation.report = scheduleDailyReport({
-        journal: state.report, mailer: generation.services.mailer, subject: 'Pyruse Report',
-        onError: (error) => this.log.error(`daily report: ${error.message}`),
-      });
-    }
   }
 
   private async stopInstances(generation: Generation): Promise<void> {
-    generation.report?.stop();
     for (const instance of generation.program.instances) {
       try {
         await instance.stop?.();
@@ -216,18 +207,19 @@ export class Daemon {
     this.metricsServer = await serveMetrics({ port: metrics.port, host: metrics.host }, registry, this.log);
   }
 
+  /** Counts sends for the metrics; wraps `send` in place so the mailer's other methods (drain) keep working. */
   private countingMailer(mailer: Mailer): Mailer {
-    return {
-      send: async (message) => {
-        try {
-          await mailer.send(message);
-          this.emails.sent++;
-        } catch (error) {
-          this.emails.failed++;
-          throw error;
-        }
-      },
+    const send = mailer.send.bind(mailer);
+    mailer.send = async (message) => {
+      try {
+        await send(message);
+        this.emails.sent++;
+      } catch (error) {
+        this.emails.failed++;
+        throw error;
+      }
     };
+    return mailer;
   }
 
   /**

@@ -237,6 +237,20 @@ describe('peruse run on real journal files', () => {
     expect(checkpointCursors(s)).toHaveLength(800);
   });
 
+  it('serves Prometheus metrics on loopback: entries, per-step hits, journal lag', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const s = setup({ metrics: { port } });
+    const d = startDaemon(s);
+    await waitFor('journalctl', () => journalctlOf(d.child.pid).length === 1);
+    writeEntries(s, 700, 9, 0);
+    await waitFor('the entries', () => recorded(s).length >= 700);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect((await stop(d)).code).toBe(0);
+    expect(text).toMatch(/^peruse_entries_total 700$/m);
+    expect(text).toMatch(/^peruse_step_hits_total\{chain="record",step="record\[0\]"\} 700$/m);
+    expect(text).toMatch(/^peruse_journal_lag_seconds \d+/m);
+  });
+
   it('exits 78 without starting anything on a bad config', async () => {
     const s = setup();
     writeFileSync(s.config, JSON.stringify({ storage: s.storage, journal: { directory: s.journal, bogus: 1 }, actions: {} }));
