@@ -1,9 +1,7 @@
-import { ConfigError, defineAction, parseIp, type Entry } from '../src/modules/api.js';
-// natfw is a pure library (no engine internals): the action is its log-chain face
-import { ArchiveStore, DEFAULT_ARCHIVE_DIR } from '../src/natfw/archive.js';
-import { PROTOCOLS, type Protocol } from '../src/natfw/legacy.js';
-import { parseTraceTime } from '../src/natfw/time.js';
-import { DEFAULT_STALE_MS, trace, type TraceStatus } from '../src/natfw/trace.js';
+import {
+  ArchiveStore, ConfigError, DEFAULT_ARCHIVE_DIR, DEFAULT_STALE_MS, defineAction, parseIp, parseTraceTime, PROTOCOLS, trace,
+  type Entry, type Protocol, type TraceStatus,
+} from '../src/modules/api.js';
 
 interface Args {
   archiveDir?: string | string[];

@@ -14,7 +14,7 @@ import type { Mailer } from '../system/mailer-api.js';
 import { createMetricsRegistry, serveMetrics } from '../system/metrics.js';
 import type { Program } from '../workflow/program.js';
 import { createProcessor, type EntryProcessor } from '../workflow/run.js';
-import { makeServices, EntryClock } from './services.js';
+import { makeServices, EntryClock, wallClock } from './services.js';
 import { openConfig, printIssues, type OpenedConfig } from './setup.js';
 
 const SAVE_EVERY_MS = 1000;
@@ -68,7 +68,9 @@ export class Daemon {
   /** Loads the config; the issues are printed; undefined when it is not usable. */
   private async open(): Promise<Generation | undefined> {
     let services: Services | undefined;
-    const factory = makeServices({ log: this.log, clock: this.clock, dryRun: false, persist: true });
+    // modules read event time from each entry; their clock is "now", so a ban replayed from a
+    // backlog gets only what is left of it (nothing when it already ended)
+    const factory = makeServices({ log: this.log, clock: wallClock, dryRun: false, persist: true });
     const opened = await openConfig(this.configFile, (settings) => {
       services = factory(settings);
       services.mailer = this.countingMailer(services.mailer);

@@ -17,6 +17,11 @@ export type { CompiledPattern } from '../text/regex.js';
 export { parseIp, parseNetwork, cachedParseIp, networkContains } from '../net/ip.js';
 export { compareSameType } from '../text/compare.js';
 export { userExists } from '../system/users.js';
+// natfw is a pure library; action_natfwTrace is its log-chain face
+export { ArchiveStore, DEFAULT_ARCHIVE_DIR } from '../natfw/archive.js';
+export { PROTOCOLS, type Protocol } from '../natfw/legacy.js';
+export { parseTraceTime } from '../natfw/time.js';
+export { DEFAULT_STALE_MS, trace, type TraceStatus } from '../natfw/trace.js';
 export { createBanStep } from '../net/ban-step.js';
 export { nftBackend, ipsetBackend } from '../net/ban-commands.js';
 export { JournalWriter, SYSLOG_LEVELS } from '../system/journal-writer.js';
@@ -27,7 +32,8 @@ export type { State, Settings, Logger, CommandRunner, Mailer };
 /** A journal entry: field name → value. Numbers for numeric journal fields, µs for timestamps. */
 export type Entry = Record<string, unknown>;
 
-/** Event time, in microseconds since the epoch: the current entry's time in `replay`, the wall clock in `run`. */
+/** "Now" in microseconds since the epoch: the current entry's time in `replay` (as if live then), the wall clock in `run`.
+ *  Time-based state uses the entry's own time (`eventTimeOf`); "now" only bounds what is left of a ban. */
 export interface Clock {
   nowMicros(): number;
 }
