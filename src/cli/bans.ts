@@ -17,7 +17,7 @@ const HELP = `usage: peruse bans list [--json]
   unban    removes ADDRESS (or an IPv6 prefix ADDRESS/LEN) from the firewall set AND the store,
            so it does not come back at boot; --set limits it to one set
   restore  applies every stored ban with its remaining time, in one nft/ipset transaction
-           (run at boot by peruse-bans.service, and by the daemon at start)`;
+           (run at boot by a oneshot systemd unit, and by the daemon at start)`;
 
 const nowMicros = () => Date.now() * 1000;
 
@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
           : spawnRunner;
         const results = await restoreBans(settings, log, runner, { persist: !dryRun });
         for (const r of results) {
-          process.stdout.write(`${r.backend}: restored ${r.applied} bans in ${r.seconds.toFixed(3)} s${r.failedSets.length ? `; refused for ${r.failedSets.join(', ')}` : ''}\n`);
+          process.stdout.write(`${r.backend}: ${dryRun ? 'would restore' : 'restored'} ${r.applied} bans in ${r.seconds.toFixed(3)} s${r.failedSets.length ? `; refused for ${r.failedSets.join(', ')}` : ''}\n`);
         }
         if (results.length === 0) process.stdout.write('no ban to restore\n');
         return results.some((r) => r.failedSets.length > 0) ? 1 : 0;
