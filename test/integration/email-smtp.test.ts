@@ -155,4 +155,38 @@ describe('a failing SMTP server', () => {
   }, 60_000);
 });
 
-void spawnSync;
+describe('peruse report --send through a real SMTP server', () => {
+  it('sends one message with a text and an HTML part, then starts a new report', async () => {
+    const smtp = await startSmtp();
+    try {
+      const dir = mkdtempSync(path.join(tmpdir(), 'peruse-smtp-'));
+      const config = writeConfig(dir, smtp.port);
+      const t = Date.UTC(2026, 0, 1, 12) * 1000;
+      writeFileSync(path.join(dir, 'peruse.report.jsonl'), [
+        { level: 'WARN', time: t, message: 'Banned 203.0.113.9 after 3 SSH failures', details: 'FIRST' },
+        { level: 'OTHER', time: t + 1, message: '[3] web1/uwsgi: <oops>', details: 'ALL' },
+      ].map((r) => JSON.stringify(r)).join('\n') + '\n');
+      // asynchronous: the SMTP server lives in this very process
+      const result = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn('node', [peruse, 'report', '--send', '--config', config], { cwd: dir });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+        child.on('close', (status) => resolve({ status, stderr }));
+      });
+      expect(result.stderr).toContain('report of 2 entries sent to hostmaster@example.org, second@example.org');
+      expect(result.status).toBe(0);
+      expect(smtp.received).toHaveLength(1);
+      const raw = unQuotedPrintable(smtp.received[0]!.raw);
+      expect(raw).toMatch(/^Subject: Peruse\r?$/m);
+      expect(raw).toMatch(/Content-Type: multipart\/alternative/);
+      expect(raw).toMatch(/Content-Type: text\/plain; charset=utf-8/);
+      expect(raw).toMatch(/Content-Type: text\/html; charset=utf-8/);
+      expect(raw).toContain('|Banned 203.0.113.9 after 3 SSH failures');
+      expect(raw).toContain('[3] web1/uwsgi: &lt;oops&gt;');
+      const preview = spawnSync('node', [peruse, 'report', '--preview', '--config', config], { cwd: dir, encoding: 'utf8' });
+      expect(preview.stdout).toContain('WARN: 0 messages (0 events)');
+    } finally {
+      await smtp.close();
+    }
+  }, 60_000);
+});

@@ -3,7 +3,7 @@
 // a failure on an existing user, an INFO report line for an unknown user, a ban at the third
 // failure within 600 s, and the entries no chain handled landing in the catch-all chain.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,8 @@ describe('the Pyruse integration scenario, replayed', () => {
     expect(dry.stderr).toBe('');
     expect(dry.status).toBe(0);
     traces = dry.stdout.trim().split('\n').map((l) => JSON.parse(l) as TraceLine);
+    // a dry run writes nothing: no report journal, no email, no ban, no state
+    expect(readdirSync(dir).sort()).toEqual(['entries.jsonl', 'peruse.json']);
     const real = spawnSync('node', [peruse, 'replay', '--config', 'peruse.json', '--input', 'entries.jsonl'], { cwd: dir, encoding: 'utf8' });
     expect(real.status).toBe(0);
   }, 60_000);
