@@ -107,7 +107,8 @@ export function renderReportText(records: readonly ReportRecord[], day: string):
   }
   out.push(`== ${TITLES.OTHER}`, '');
   if (s.OTHER.length === 0) out.push('(none)');
-  for (const line of s.OTHER) out.push(`* ${formatReportTime(line.time)}: ${line.message}`);
+  for (const line of s.OTHER.slice(0, OTHER_LINES_MAX)) out.push(`* ${formatReportTime(line.time)}: ${line.message}`);
+  if (s.OTHER.length > OTHER_LINES_MAX) out.push(`* ${otherOmitted(s.OTHER.length)}`);
   out.push('');
   return out.join('\n');
 }
@@ -118,6 +119,12 @@ function escapeHtml(text: string): string {
 
 const COLORS: Record<ReportLevel, string> = { WARN: '#c0392b', INFO: '#2e6da4', OTHER: '#8e8e8e' };
 const CHART_HEIGHT_PX = 90;
+/** An email stays readable: beyond this, OTHER lines are counted, not listed (the journal keeps them all). */
+export const OTHER_LINES_MAX = 5000;
+
+function otherOmitted(total: number): string {
+  return `… and ${total - OTHER_LINES_MAX} more entries (see the report journal in the storage directory)`;
+}
 
 /** Events per hour as a stacked bar chart of table cells and divs: renders in mail clients, no images. */
 function hourChart(perHour: Record<ReportLevel, number[]>): string {
@@ -176,7 +183,8 @@ export function renderReportHtml(records: readonly ReportRecord[], day: string):
   if (s.OTHER.length === 0) out.push('<p style="color:#666">(none)</p>');
   else {
     out.push('<ul style="font-family:Menlo,Consolas,monospace;font-size:12px;padding-left:18px">');
-    for (const line of s.OTHER) out.push(`<li><span style="color:#666">${formatReportTime(line.time)}</span>: ${escapeHtml(line.message)}</li>`);
+    for (const line of s.OTHER.slice(0, OTHER_LINES_MAX)) out.push(`<li><span style="color:#666">${formatReportTime(line.time)}</span>: ${escapeHtml(line.message)}</li>`);
+    if (s.OTHER.length > OTHER_LINES_MAX) out.push(`<li><i>${escapeHtml(otherOmitted(s.OTHER.length))}</i></li>`);
     out.push('</ul>');
   }
   out.push('</body></html>', '');

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { Mailer } from '../system/mailer-api.js';
 import { renderReportHtml, renderReportText, reportDay } from './report-render.js';
@@ -129,14 +129,21 @@ export class ReportJournal {
 
   private firstRecordTime(): number | undefined {
     const pendingFirst = this.pending ? parseRecord(this.pending.slice(0, this.pending.indexOf('\n'))) : undefined;
-    let text: string;
+    // only the first line matters: a long report journal is not read whole for it
+    let head = '';
     try {
-      text = readFileSync(this.file, 'utf8');
+      const fd = openSync(this.file, 'r');
+      try {
+        const buffer = Buffer.alloc(64 * 1024);
+        head = buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+      } finally {
+        closeSync(fd);
+      }
     } catch {
       return pendingFirst?.time;
     }
-    const newline = text.indexOf('\n');
-    return parseRecord(newline < 0 ? text : text.slice(0, newline))?.time ?? pendingFirst?.time;
+    const newline = head.indexOf('\n');
+    return parseRecord(newline < 0 ? head : head.slice(0, newline))?.time ?? pendingFirst?.time;
   }
 }
 

@@ -46,6 +46,15 @@ describe('report rendering', () => {
     expect(lines).toEqual([`* ${formatReportTime(at(1, 7))}: first`, `* ${formatReportTime(at(1, 12))}: second`]);
   });
 
+  it('a flood of OTHER entries is listed up to a bound, the rest counted', () => {
+    const records = Array.from({ length: 5003 }, (_, i) => rec('OTHER', at(1, 8) + i, `line ${i}`));
+    const text = renderReportText(records, '2026-01-01');
+    expect(text).toContain('* ' + formatReportTime(at(1, 8)) + ': line 4999');
+    expect(text).not.toContain(': line 5000');
+    expect(text).toContain('… and 3 more entries');
+    expect(renderReportHtml(records, '2026-01-01')).toContain('… and 3 more entries');
+  });
+
   it('the HTML part has the counts per section, a 24-hour bar chart, and escaped messages', () => {
     const html = renderReportHtml([
       rec('WARN', at(1, 3), 'Banned <script>'), rec('INFO', at(1, 3), 'x'), rec('INFO', at(1, 3), 'x'), rec('OTHER', at(1, 22), 'o'),
