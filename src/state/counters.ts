@@ -12,6 +12,48 @@ interface KeyCount {
   forever: number;
   /** While event time is before this, the count stays 0 and raises are ignored. */
   graceUntil: number;
+  /** Sequence number of the last touch: finds this key's live entry in the eviction order. */
+  touched: number;
+}
+
+/**
+ * Keys in least-recently-touched order, as (sequence, key) pairs appended at each touch; older
+ * pairs of a key are stale and skipped. (A JS Map cannot serve: evicting its first key again and
+ * again walks over the holes left by the previous deletions, O(n) each time.)
+ */
+class TouchOrder {
+  private seqs: number[] = [];
+  private keys: string[] = [];
+  private head = 0;
+  private sequence = 0;
+
+  touch(key: string): number {
+    this.seqs.push(++this.sequence);
+    this.keys.push(key);
+    return this.sequence;
+  }
+
+  /** The least recently touched live key (removed from the order), per `isLive`. */
+  shift(isLive: (key: string, seq: number) => boolean): string | undefined {
+    while (this.head < this.keys.length) {
+      const key = this.keys[this.head]!, seq = this.seqs[this.head]!;
+      this.head++;
+      if (isLive(key, seq)) return key;
+    }
+    return undefined;
+  }
+
+  /** Drops consumed and stale pairs once they outnumber the live ones (amortised O(1) per touch). */
+  compact(liveCount: number, isLive: (key: string, seq: number) => boolean): void {
+    if (this.keys.length - this.head <= 4 * liveCount + 1024) return;
+    const seqs: number[] = [], keys: string[] = [];
+    for (let i = this.head; i < this.keys.length; i++) {
+      if (isLive(this.keys[i]!, this.seqs[i]!)) { seqs.push(this.seqs[i]!); keys.push(this.keys[i]!); }
+    }
+    this.seqs = seqs;
+    this.keys = keys;
+    this.head = 0;
+  }
 }
 
 type SavedKey = [key: string, ticks: number[], forever: number, graceUntil: number];
@@ -20,12 +62,14 @@ type SavedKey = [key: string, ticks: number[], forever: number, graceUntil: numb
  * A counter category (e.g. "ssh"): one count per key (e.g. per IP address).
  * Every operation is O(1) amortised: expiries sit in FIFO queues, one per duration (event time
  * makes each queue sorted), and are popped as time passes; no operation sweeps all keys.
- * The key map is kept in least-recently-touched order, so the hard cap evicts the stalest key.
+ * A touch order is kept beside the keys, so the hard cap evicts the least recently touched key.
  */
 export class Counter {
   private readonly keys = new Map<string, KeyCount>();
   private readonly queues = new Map<number, ExpiryQueue>();
+  private readonly order = new TouchOrder();
   private now = 0;
+  private readonly isLive = (key: string, seq: number): boolean => this.keys.get(key)?.touched === seq;
   /** Bound once: popping expiries must not allocate a closure per entry. */
   private readonly reclaim = (key: string): void => {
     const count = this.keys.get(key);
@@ -92,7 +136,7 @@ export class Counter {
       const grace = graceUntil > nowMicros ? graceUntil : 0;
       if (live.length === 0 && forever === 0 && grace === 0) continue;
       if (this.keys.size >= this.maxKeys()) break;
-      this.keys.set(key, { ticks: live, forever, graceUntil: grace });
+      this.keys.set(key, { ticks: live, forever, graceUntil: grace, touched: this.order.touch(key) });
       for (const t of live) deadlines.push([t, key]);
       if (grace) deadlines.push([grace, key]);
     }
@@ -104,22 +148,19 @@ export class Counter {
 
   private touch(key: string): KeyCount {
     let count = this.keys.get(key);
-    if (count !== undefined) {
-      // move to the end: the map's first key is then the least recently touched
-      this.keys.delete(key);
-    } else {
-      count = { ticks: [], forever: 0, graceUntil: 0 };
+    if (count === undefined) {
       if (this.keys.size >= this.maxKeys()) this.evictStalest();
+      count = { ticks: [], forever: 0, graceUntil: 0, touched: 0 };
+      this.keys.set(key, count);
     }
-    this.keys.set(key, count);
+    count.touched = this.order.touch(key);
+    this.order.compact(this.keys.size, this.isLive);
     return count;
   }
 
   private evictStalest(): void {
-    for (const key of this.keys.keys()) {
-      this.keys.delete(key);
-      return;
-    }
+    const key = this.order.shift(this.isLive);
+    if (key !== undefined) this.keys.delete(key);
   }
 
   private expire(nowMicros: number): void {
