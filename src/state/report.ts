@@ -90,9 +90,13 @@ export class ReportJournal {
     return readReportFile(this.file);
   }
 
-  /** Starts a new report: the current one becomes the "sent" file (memory is emptied). */
-  rotate(): void {
-    this.dayEnd = undefined;
+  /**
+   * Starts a new report: the current one becomes the "sent" file (memory is emptied).
+   * `sentAt` (µs), when the timer sent it: the new report covers that day, so late entries of the
+   * day before (journal lag around midnight) join it instead of making a report of their own.
+   */
+  rotate(sentAt?: number): void {
+    this.dayEnd = sentAt === undefined ? undefined : nextLocalMidnight(sentAt);
     if (!this.writeFiles) { this.memory.length = 0; return; }
     this.flush();
     try {
@@ -106,13 +110,13 @@ export class ReportJournal {
    * Renders the current report (text + HTML part), hands it to the mailer, and starts a new one.
    * Returns the number of records sent (0: nothing to send, nothing sent).
    */
-  async send(mailer: Mailer, subject: string): Promise<number> {
+  async send(mailer: Mailer, subject: string, sentAt?: number): Promise<number> {
     const records = this.records();
-    if (records.length === 0) { this.rotate(); return 0; }
+    if (records.length === 0) { this.rotate(sentAt); return 0; }
     const day = reportDay(records);
     const sending = mailer.send({ subject, text: renderReportText(records, day), html: renderReportHtml(records, day) });
     // the message is queued (or refused) synchronously: the journal may move on now
-    this.rotate();
+    this.rotate(sentAt);
     await sending;
     return records.length;
   }
@@ -201,7 +205,8 @@ export function scheduleDailyReport(options: {
     timer.unref();
   };
   const fire = () => {
-    if (options.journal.isDueAt(now())) options.journal.send(options.mailer, options.subject).catch(options.onError);
+    const at = now();
+    if (options.journal.isDueAt(at)) options.journal.send(options.mailer, options.subject, at).catch(options.onError);
     arm();
   };
   arm();

@@ -156,6 +156,10 @@ describe('midnight timer', () => {
     await vi.advanceTimersByTimeAsync(62_000);
     expect(mailer.sent).toHaveLength(1);
     expect(mailer.sent[0]!.text).toContain('evening');
+    // an entry of the day before, arriving late (journal lag), joins the new report: no extra email
+    expect(journal.isDueAt(at(1, 23, 59, 59))).toBe(false);
+    journal.append(rec('INFO', at(1, 23, 59, 59), 'late'));
+    expect(journal.isDueAt(at(2, 0, 0, 3))).toBe(false);
     schedule.stop();
   });
 });
