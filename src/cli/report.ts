@@ -37,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
     const log = createLogger();
 
     if (values.preview) {
+      // `peruse report --preview | head` closes the pipe early: that is not an error
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); else throw e; });
       const records = journal.records();
       const day = reportDay(records);
       process.stdout.write(format === 'html' ? renderReportHtml(records, day) : renderReportText(records, day));
