@@ -52,6 +52,8 @@ export class JournalWriter {
       exits.push(writer.exited);
     }
     this.writers.clear();
+    // a deliberate close is no crash: the next line (after a reload) may start a writer at once
+    this.lastSpawn.clear();
     await Promise.all(exits);
   }
 

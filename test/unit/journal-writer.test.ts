@@ -31,6 +31,17 @@ describe('journal writer', () => {
     expect(readFileSync(path.join(dir, 'prio5.log'), 'utf8')).toContain('line 1999\n');
   });
 
+  it('after a close (daemon reload) the next line starts a new writer at once', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'peruse-jw-'));
+    const fake = fakeCat(dir);
+    const writer = new JournalWriter(fake.command);
+    writer.write('INFO', 'before');
+    await writer.close();
+    expect(writer.write('INFO', 'after')).toBe(true);
+    await writer.close();
+    expect(readFileSync(path.join(dir, 'prio6.log'), 'utf8')).toBe('before\nafter\n');
+  });
+
   it('a multi-line message stays one journal entry', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'peruse-jw-'));
     const writer = new JournalWriter(fakeCat(dir).command);
