@@ -69,9 +69,11 @@ export class JournalWriter {
     child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString('utf8')).slice(-500); });
     child.stdin!.on('error', (e) => { this.lastError = e.message; });
     const exited = new Promise<void>((resolve) => {
-      child.on('error', (e) => { this.lastError = `${file}: ${e.message}`; this.forget(priority, child); resolve(); });
+      let failedToStart = false;
+      child.on('error', (e) => { failedToStart = true; this.lastError = `${file}: ${e.message}`; this.forget(priority, child); resolve(); });
       child.on('close', (code) => {
-        if (code !== 0) this.lastError = `${file} exited with ${String(code)}${stderr ? `: ${stderr.trim()}` : ''}`;
+        // after a spawn error, 'close' follows with a bare code: keep the error's reason
+        if (code !== 0 && !failedToStart) this.lastError = `${file} exited with ${String(code)}${stderr ? `: ${stderr.trim()}` : ''}`;
         this.forget(priority, child);
         resolve();
       });
