@@ -74,7 +74,13 @@ export class BanQueue {
   }
 
   private async runOnce(command: QueuedCommand): Promise<boolean> {
-    const result = await this.runner.run(command.argv);
+    let result;
+    try {
+      result = await this.runner.run(command.argv);
+    } catch (e) {
+      // a runner that throws (a user-supplied one, a spawn that cannot start) is a failed command, not a crash
+      result = { code: 127, stdout: '', stderr: (e as Error).message ?? String(e) };
+    }
     if (result.code === 0) return true;
     const message = `bans: ${JSON.stringify(command.argv)} exited with ${result.code}: ${result.stderr.trim() || '(no stderr)'}`;
     if (command.mayFail) this.log.debug(message);

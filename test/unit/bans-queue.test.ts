@@ -82,4 +82,17 @@ describe('ban command queue', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toEqual([['delete'], ['add']]);
   });
+
+  it('treats a runner that throws as a failed command: logged and retried, never an unhandled rejection', async () => {
+    vi.useFakeTimers();
+    let calls = 0;
+    const runner: CommandRunner = { async run() { calls++; if (calls === 1) throw new Error('spawn EAGAIN'); return ok; } };
+    const log = memoryLogger();
+    const queue = new BanQueue(runner, log, { retryDelaysMs: [100] });
+    queue.submit('k', [{ argv: ['add'] }]);
+    await vi.advanceTimersByTimeAsync(200);
+    await queue.drain();
+    expect(calls).toBe(2);
+    expect(log.lines.some((l) => l.includes('spawn EAGAIN'))).toBe(true);
+  });
 });
