@@ -106,7 +106,9 @@ export function backendCommand(backend: BanBackend, section: Record<string, unkn
  */
 export function remainingSeconds(untilMicros: number, nowMicros: number, banSeconds?: number): number | undefined {
   if (untilMicros === 0) return undefined;
-  const left = Math.floor((untilMicros - nowMicros) / 1e6);
+  // rounded up: an entry read a few ms after it was written still gets the full banSeconds (as in Pyruse),
+  // and a ban is ≤ 0 only once it has really ended
+  const left = Math.ceil((untilMicros - nowMicros) / 1e6);
   return banSeconds === undefined ? left : Math.min(banSeconds, left);
 }
 

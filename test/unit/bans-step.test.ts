@@ -83,6 +83,12 @@ describe('ban timeout follows event time', () => {
     expect(t.runner.calls).toEqual([['nft', 'add element ip Inet4 ssh_ban {1.2.3.4 timeout 2600s}']]);
   });
 
+  it('gives the full banSeconds to an entry read a few milliseconds after it was written (live daemon)', async () => {
+    const t = testContext();
+    await act(nftStep(t), { thatIP: '1.2.3.4', __REALTIME_TIMESTAMP: t.clock.now - 3_000 });
+    expect(t.runner.calls[0]![1]).toBe('add element ip Inet4 ssh_ban {1.2.3.4 timeout 3600s}');
+  });
+
   it('never gives more than banSeconds, even for an entry stamped in the future', async () => {
     const t = testContext();
     await act(nftStep(t), { thatIP: '1.2.3.4', __REALTIME_TIMESTAMP: t.clock.now + 500e6 });
