@@ -57,11 +57,6 @@ export class BanStore {
 
   constructor(private readonly options: BanStoreOptions) {}
 
-  get size(): number {
-    this.load();
-    return this.bans.size;
-  }
-
   /** Reads the file (or imports Pyruse's) once; later calls do nothing. Never throws. */
   load(): void {
     if (this.loaded) return;
