@@ -114,6 +114,26 @@ describe('nftables bans in a network namespace', () => {
     expect(nftElements(ns, V4).get('198.51.100.77')).toBeGreaterThan(3500);
   });
 
+  it('imports Pyruse\'s action_nftBan.py.json on first start: restore applies its live bans and writes peruse\'s store', () => {
+    const migrated = setup(ns, 'pyruse');
+    ns.run(['nft', 'flush', 'set', ...V4.split(' ')]);
+    mkdirSync(path.join(migrated, 'storage'));
+    const now = Date.now() / 1000;
+    writeFileSync(path.join(migrated, 'storage/action_nftBan.py.json'), JSON.stringify([
+      { IP: '37.49.226.159', nfSet: V4, timestamp: now + 7200 },
+      { IP: '71.6.167.142', nfSet: V4, timestamp: 0 },
+      { IP: '91.200.12.96', nfSet: V4, timestamp: now - 60 },
+    ]));
+    const { code, err } = cli(migrated, 'bans', 'restore');
+    expect(code, err).toBe(0);
+    const v4 = nftElements(ns, V4);
+    expect([...v4.keys()].sort()).toEqual(['37.49.226.159', '71.6.167.142']);
+    expect(v4.get('37.49.226.159')).toBeGreaterThan(7100);
+    expect(v4.get('71.6.167.142')).toBeUndefined();
+    const stored = JSON.parse(readFileSync(path.join(migrated, 'storage/bans-nft.json'), 'utf8')) as { bans: { ip: string }[] };
+    expect(stored.bans.map((b) => b.ip).sort()).toEqual(['37.49.226.159', '71.6.167.142']);
+  });
+
   it('restores 20 000 stored bans in one transaction: 20 000 elements in the set', () => {
     const big = setup(ns, 'big');
     ns.run(['nft', 'flush', 'set', ...V4.split(' ')]);
