@@ -164,16 +164,14 @@ function restoreSeconds(backend: 'nft' | 'ipset'): number {
       : { actions: { A: [{ action: 'action_ipsetBan', args: { IP: 'ip', banSeconds: 86400, ipSetIPv4: 'ssh_ban4', ipSetIPv6: 'ssh_ban6' } }] }, storage: dir, ipsetBan: { ipset: [...inNs, 'ipset', '-exist', '-quiet'] } };
     writeFileSync(path.join(dir, 'peruse.json'), JSON.stringify(config));
     if (backend === 'nft') {
-      execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', '-f', '-'], { input: 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; } }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; } }\n' });
+      execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', '-f', '-'], { input: 'table ip Inet4 {\n set ssh_ban {\n  type ipv4_addr\n  flags timeout\n }\n}\ntable ip6 Inet6 {\n set ssh_ban {\n  type ipv6_addr\n  flags timeout\n }\n}\n' });
     } else {
       execFileSync(inNs[0]!, [...inNs.slice(1), 'ipset', 'create', 'ssh_ban4', 'hash:ip', 'family', 'inet', 'timeout', '0', 'maxelem', '100000']);
       execFileSync(inNs[0]!, [...inNs.slice(1), 'ipset', 'create', 'ssh_ban6', 'hash:ip', 'family', 'inet6', 'timeout', '0', 'maxelem', '100000']);
     }
     // 20 000 bans through the real action (replay, not dry-run), then a cold restore into an emptied set
-    const start = 1767225600_000000;
     const lines: string[] = [];
     for (let i = 0; i < 20_000; i++) lines.push(JSON.stringify({ __REALTIME_TIMESTAMP: String(Date.now() * 1000 - 1000 + i), ip: `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, MESSAGE: 'x' }));
-    void start;
     writeFileSync(path.join(dir, 'bans.jsonl'), lines.join('\n') + '\n');
     execFileSync('node', [peruse, 'replay', '--config', path.join(dir, 'peruse.json'), '--input', path.join(dir, 'bans.jsonl')], { cwd: dir, stdio: 'ignore' });
     if (backend === 'nft') execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', 'flush', 'set', 'ip', 'Inet4', 'ssh_ban']);
