@@ -1,5 +1,6 @@
 import RE2 from 're2';
 import { ConfigError } from '../config/errors.js';
+import { requiredLiterals } from './literals.js';
 
 export interface CompiledPattern {
   /** `exec` like RegExp: index 0 the whole match, then numbered groups; `.groups` for named ones. */
@@ -66,5 +67,15 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
   }
   const groupCount = probe ? probe.length - 1 : 0;
   const groupNames = probe?.groups ? Object.keys(probe.groups) : [];
-  return { exec: (text) => regex.exec(text), engine, groupCount, groupNames, fallbackReason };
+  const literals = engine === 're2' ? requiredLiterals(source, flags) : undefined;
+  let exec = (text: string) => regex.exec(text);
+  if (literals) {
+    const { prefix, contains } = literals;
+    exec = (text) => {
+      if (prefix !== '' && !text.startsWith(prefix)) return null;
+      for (let i = 0; i < contains.length; i++) if (!text.includes(contains[i]!)) return null;
+      return regex.exec(text);
+    };
+  }
+  return { exec, engine, groupCount, groupNames, fallbackReason };
 }
