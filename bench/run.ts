@@ -39,8 +39,8 @@ function corpus(name: string, extra: string[], format = 'json'): string {
 }
 
 /** `peruse replay --dry-run --stats` in a child process: the user-visible figure. */
-function replayStats(args: string[]): { entriesPerSecond: number; seconds: number; maxRssMB: number; entries: number } {
-  const result = spawnSync('node', [peruse, 'replay', '--config', benchConfig, '--dry-run', '--stats', ...args], { cwd: work, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] });
+function replayStats(args: string[], env: Record<string, string> = {}): { entriesPerSecond: number; seconds: number; maxRssMB: number; entries: number } {
+  const result = spawnSync('node', [peruse, 'replay', '--config', benchConfig, '--dry-run', '--stats', ...args], { cwd: work, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   if (result.status !== 0) throw new Error(`replay failed: ${result.stderr.slice(-2000)}`);
   return JSON.parse(result.stderr.trim().split('\n').pop()!);
 }
@@ -130,8 +130,12 @@ async function main(): Promise<void> {
 
   if (want('memory')) {
     const attack = corpus('attack-100k', ['--attackers', '100000']);
-    const stats = replayStats(['--input', attack]);
-    row({ name: 'memory.peakRss', value: stats.maxRssMB, unit: 'MB', target: '< 150', ok: stats.maxRssMB < 150, note: '100 000 attackers' });
+    // as the systemd unit runs it (examples/systemd/peruse.service sets this heap cap)…
+    const capped = replayStats(['--input', attack], { NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=4' });
+    row({ name: 'memory.peakRss', value: capped.maxRssMB, unit: 'MB', target: '< 150', ok: capped.maxRssMB < 150, note: '100 000 attackers, heap cap of the unit' });
+    // …and with V8's default heap growth
+    const uncapped = replayStats(['--input', attack]);
+    row({ name: 'memory.peakRssNoCap', value: uncapped.maxRssMB, unit: 'MB', note: 'V8 default heap growth' });
   }
 
   if (want('startup')) {

@@ -20,8 +20,8 @@ export interface ReportRecord {
 export const REPORT_FILE = 'peruse.report.jsonl';
 /** The last report sent, kept for a look back (replaced at each sending). */
 export const SENT_REPORT_FILE = 'peruse.report.sent.jsonl';
-/** Dry-run keeps the report in memory: bound it. */
-const MEMORY_RECORDS_MAX = 200_000;
+/** Dry-run keeps the report in memory: bound it (the daemon's report lives on disk, not here). */
+const MEMORY_RECORDS_MAX = 20_000;
 
 /** The next local midnight after `micros`, in µs. */
 export function nextLocalMidnight(micros: number): number {
