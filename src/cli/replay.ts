@@ -43,7 +43,10 @@ export async function main(argv: string[]): Promise<number> {
 
     const dryRun = values['dry-run'] === true;
     const trace = values.trace === true;
-    const out = (line: string) => process.stdout.write(line + '\n');
+    // one write per 64 KiB, not per line: a dry-run under attack prints a line per ban
+    let outBuffer = '';
+    const flushOut = () => { if (outBuffer) { process.stdout.write(outBuffer); outBuffer = ''; } };
+    const out = (line: string) => { outBuffer += line + '\n'; if (outBuffer.length > 65536) flushOut(); };
     let effects: string[] = [];
     const log = createLogger();
     const clock = new EntryClock();
@@ -109,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     else await forEachLine(input, handleLine);
     const seconds = (performance.now() - started) / 1000;
     for (const instance of program.instances) await instance.stop?.();
+    flushOut();
     if (child && child.exitCode === null) child.kill();
     if (values.stats) {
       process.stderr.write(JSON.stringify({ entries, malformed, seconds: Number(seconds.toFixed(3)), entriesPerSecond: Math.round(entries / Math.max(seconds, 1e-9)), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), steps: stepStats(program) }) + '\n');
