@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeByteDecoder, typeJsonEntry } from '../../src/journal/fields.js';
+import { isIPv4 } from 'node:net';
 import { parseIp, parseNetwork } from '../../src/net/ip.js';
 
 describe('journal field typing', () => {
@@ -33,6 +34,18 @@ describe('IP parsing', () => {
   it('refuses anything that is not exactly an address', () => {
     for (const bad of ['1.2.3.4;add table ip evil', '1.2.3.4\n', 'example.org', '1.2.3', '01.2.3.4', 'fe80::1%eth0', 'x'.repeat(300), '']) expect(parseIp(bad)).toBeUndefined();
   });
+  it('accepts exactly the IPv4 texts net.isIPv4 accepts (random dotted strings)', () => {
+    let seed = 42;
+    const random = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32; };
+    for (let i = 0; i < 50_000; i++) {
+      const parts = Array.from({ length: 1 + Math.floor(random() * 6) }, () => (random() < 0.1 ? '0' : '') + String(Math.floor(random() * 300)));
+      const text = parts.join(random() < 0.02 ? '..' : '.');
+      const parsed = parseIp(text);
+      expect(parsed !== undefined, text).toBe(isIPv4(text));
+      if (parsed) expect(parsed.text).toBe(text);
+    }
+  });
+
   it('parses networks and masks the host bits', () => {
     expect(parseNetwork('10.1.2.3/8')?.text).toBe('10.0.0.0/8');
     expect(parseNetwork('2001:db8::1')?.prefix).toBe(128);
