@@ -105,6 +105,8 @@ export class Daemon {
       journal: settings.journal, start, log: this.log,
       decode: makeByteDecoder(settings.encoding),
       onEntry: (entry) => this.onEntry(entry),
+      // a refused cursor is replaced in the checkpoint by the tail journalctl restarts at
+      onRestartAtTail: (cursor) => { this.cursor = cursor; },
     });
     await this.source.start();
     // a tail pinned to the journal's last entry is saved too: entries written while peruse is

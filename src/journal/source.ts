@@ -44,6 +44,8 @@ export interface JournalSourceOptions {
   /** No output for this long while the journal has newer entries: journalctl is restarted. */
   stallSeconds?: number;
   backoffMs?: { first: number; max: number };
+  /** The start cursor was refused: reading goes on after this pinned tail (undefined: from the head of an empty journal). */
+  onRestartAtTail?: (cursor: string | undefined) => void;
 }
 
 /**
@@ -181,8 +183,12 @@ export class JournalSource {
     const why = signal ? `killed by ${signal}` : `exited with code ${String(code)}`;
     if (!gotOutput && 'after' in this.position && stderrLines.some((l) => /cursor/i.test(l))) {
       this.options.log.error(`journalctl rejected the saved cursor (${this.position.after}): starting at the tail`);
-      this.position = { tail: true };
+      // pinned like at a first start: a later restart of journalctl (or of peruse, once the
+      // checkpoint holds it) must not skip what is written before the first new entry
       this.lastCursor = undefined;
+      this.position = await this.pinTail();
+      if (this.stopping) return;
+      this.options.onRestartAtTail?.(this.lastCursor);
     }
     if (gotOutput) this.delay = this.options.backoffMs?.first ?? 500;
     this.options.log.warn(`journalctl ${why}: restarting in ${this.delay} ms after the last processed entry`);
