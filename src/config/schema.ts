@@ -35,8 +35,8 @@ export const topLevelSchema = {
     storage: { type: 'string', description: 'Directory for state files.' },
     '8bit-message-encoding': { type: 'string', description: 'Encoding of journal fields that are not valid UTF-8.' },
     debug: { type: 'boolean', description: 'Verbose logging.' },
-    nftBan: { type: 'object', additionalProperties: false, properties: { nft: { ...stringList, minItems: 1, description: 'nft command (argv).' } }, description: 'action_nftBan settings.' },
-    ipsetBan: { type: 'object', additionalProperties: false, properties: { ipset: { ...stringList, minItems: 1, description: 'ipset command (argv).' } }, description: 'action_ipsetBan settings.' },
+    nftBan: { type: 'object', additionalProperties: false, properties: { nft: { ...stringList, minItems: 1, description: 'nft command (argv).' }, maxBatch: { type: 'integer', minimum: 1, maximum: 1000, description: 'Most bans merged into one nft command when bans arrive faster than nft runs (default 500; 1 = one command per ban, as Pyruse).' } }, description: 'action_nftBan settings.' },
+    ipsetBan: { type: 'object', additionalProperties: false, properties: { ipset: { ...stringList, minItems: 1, description: 'ipset command (argv).' }, maxBatch: { type: 'integer', minimum: 1, maximum: 1000, description: 'Most bans merged into one `ipset restore` when bans arrive faster than ipset runs (default 500; 1 = one command per ban, as Pyruse).' } }, description: 'action_ipsetBan settings.' },
     modules: { type: 'string', description: 'Directory of user modules (*.js, *.mjs), relative to the config file.' },
     journal: {
       type: 'object', additionalProperties: false, description: 'Where and how `peruse run` reads the journal.',

@@ -25,9 +25,19 @@ export interface BanBackend {
   /** Arguments appended to the configured argv to ban (seconds undefined = permanent). */
   addArgs(set: string, ip: string, seconds: number | undefined): string[];
   deleteArgs(set: string, ip: string): string[];
+  /**
+   * One command adding several elements to `set` (bans that waited while the firewall was busy).
+   * With a single element it is exactly `addArgs`, so a quiet system runs Pyruse's commands.
+   */
+  addMany(set: string, elements: readonly { ip: string; seconds: number | undefined }[]): BackendCommand;
+  /** One command deleting several elements; exactly `deleteArgs` for one. */
+  deleteMany(set: string, ips: readonly string[]): BackendCommand;
   /** Arguments and stdin applying every element in one transaction. */
   restore(elements: readonly BanElement[]): { args: string[]; stdin: string };
 }
+
+/** Arguments to append to the configured argv, and what to write on stdin. */
+export interface BackendCommand { args: string[]; stdin?: string }
 
 const NFT_FAMILIES = new Set(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
 // nft identifiers; anything else (`;`, braces, quotes, newlines) could change the command's meaning
@@ -52,8 +62,11 @@ export const nftBackend: BanBackend = {
   },
   // Pyruse compat: ONE argument holding the whole nft command, so recorder configs
   // (["/bin/sh", "-c", "echo \"$0\" >>nftBan.cmd"]) keep working
-  addArgs: (set, ip, seconds) => [`add element ${set} {${ip}${seconds === undefined ? '' : ` timeout ${seconds}s`}}`],
+  addArgs: (set, ip, seconds) => [`add element ${set} {${nftElement(ip, seconds)}}`],
   deleteArgs: (set, ip) => [`delete element ${set} {${ip}}`],
+  // still ONE argument of the same form, the elements comma-separated as nft reads them
+  addMany: (set, elements) => ({ args: [`add element ${set} {${elements.map((e) => nftElement(e.ip, e.seconds)).join(', ')}}`] }),
+  deleteMany: (set, ips) => ({ args: [`delete element ${set} {${ips.join(', ')}}`] }),
   restore(elements) {
     const bySet = groupBySet(elements);
     const lines: string[] = [];
@@ -85,6 +98,13 @@ export const ipsetBackend: BanBackend = {
   checkSet: (set) => (IPSET_NAME.test(set) ? undefined : `"${set}" is not an ipset name (up to 31 letters, digits, _ . : -)`),
   addArgs: (set, ip, seconds) => ['add', set, ip, ...(seconds === undefined ? [] : ['timeout', String(ipsetSeconds(seconds))])],
   deleteArgs: (set, ip) => ['del', set, ip],
+  // ipset takes one element per command line: several go through `restore`, one per stdin line
+  addMany: (set, elements) => (elements.length === 1
+    ? { args: ipsetBackend.addArgs(set, elements[0]!.ip, elements[0]!.seconds) }
+    : { args: ['restore'], stdin: elements.map((e) => ipsetBackend.addArgs(set, e.ip, e.seconds).join(' ')).join('\n') + '\n' }),
+  deleteMany: (set, ips) => (ips.length === 1
+    ? { args: ipsetBackend.deleteArgs(set, ips[0]!) }
+    : { args: ['restore'], stdin: ips.map((ip) => ipsetBackend.deleteArgs(set, ip).join(' ')).join('\n') + '\n' }),
   restore(elements) {
     const lines = elements.map((e) => `add ${e.set} ${e.ip}${e.seconds === undefined ? '' : ` timeout ${ipsetSeconds(e.seconds)}`}`);
     // -exist: an element already in the set gets the new timeout instead of failing the restore
@@ -110,6 +130,10 @@ export function remainingSeconds(untilMicros: number, nowMicros: number, banSeco
   // and a ban is ≤ 0 only once it has really ended
   const left = Math.ceil((untilMicros - nowMicros) / 1e6);
   return banSeconds === undefined ? left : Math.min(banSeconds, left);
+}
+
+function nftElement(ip: string, seconds: number | undefined): string {
+  return seconds === undefined ? ip : `${ip} timeout ${seconds}s`;
 }
 
 function groupBySet(elements: readonly BanElement[]): Map<string, BanElement[]> {

@@ -1,111 +1,196 @@
 import type { CommandRunner } from '../system/exec.js';
 import type { Logger } from '../system/log.js';
+import type { BanBackend, BackendCommand } from './ban-commands.js';
 
-export interface QueuedCommand {
-  argv: readonly string[];
-  /** A command whose failure is expected and harmless (deleting an element that already timed out). */
-  mayFail?: boolean;
+/** One ban to apply: `replace` when the address may still be in the set (delete it first). */
+export interface BanRequest {
+  set: string;
+  ip: string;
+  seconds: number | undefined;
+  replace: boolean;
 }
 
 export interface BanQueueOptions {
-  /** Commands running at once; past this the caller gets a Promise to wait on (back-pressure). */
-  maxInFlight?: number;
-  /** Delays before each retry of a failed command; after the last one the command is given up. */
+  /** Most elements in one command (nft: one argv string, kept far below Linux's 128 KiB per argument). */
+  maxBatch?: number;
+  /** Bans waiting for the firewall; past this the caller gets a Promise to wait on (back-pressure). */
+  maxPending?: number;
+  /** Delays before each retry of a failed add; after the last one it is given up. */
   retryDelaysMs?: readonly number[];
 }
 
+interface PendingAdd { seconds: number | undefined; attempt: number }
+interface PendingSet { deletes: Set<string>; adds: Map<string, PendingAdd> }
+interface Element { ip: string; seconds: number | undefined; attempt: number }
+
+export const DEFAULT_MAX_BATCH = 500;
+
 /**
- * Runs the firewall commands of bans: those of one address strictly in order (delete before
- * add), different addresses side by side up to a limit. A failed command is logged with its
- * stderr and retried later, off the reader's path; a newer command for the same address
- * supersedes a pending retry.
+ * Runs the firewall commands of bans, one command at a time per backend. On a quiet system a ban
+ * runs at once as Pyruse's commands (delete if still banned, then add). Bans that arrive while a
+ * command runs wait, and then go together: one delete and one add per set for all of them, so an
+ * attack costs a few firewall commands per second instead of one process per attacker (nft takes
+ * 15–50 ms per call; one per ban falls behind a few thousand attackers).
+ *
+ * The commands of one address keep their order (its delete before its add); a failed add is
+ * logged with its stderr and retried later, off the reader's path, unless a newer ban of the
+ * same address came in the meantime.
  */
 export class BanQueue {
-  private readonly tails = new Map<string, Promise<void>>();
-  /** Pending retry per address: a newer submit for the address cancels it. */
-  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private pending = new Map<string, PendingSet>();
+  private pendingCount = 0;
+  private pumping: Promise<void> | undefined;
   private readonly waiters: (() => void)[] = [];
-  private inFlight = 0;
-  private readonly maxInFlight: number;
+  /** Addresses whose add failed and waits for a retry, with the retry that owns them. */
+  private readonly retryOwner = new Map<string, object>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly maxBatch: number;
+  private readonly maxPending: number;
   private readonly retryDelaysMs: readonly number[];
-  /** Commands given up after every retry (reported; `bans restore` applies the bans later). */
+  /** Bans given up after every retry (reported; `bans restore` applies them later). */
   givenUp = 0;
+  /** Firewall commands run (merged ones count once). */
+  commandsRun = 0;
 
-  constructor(private readonly runner: CommandRunner, private readonly log: Logger, options: BanQueueOptions = {}) {
-    this.maxInFlight = options.maxInFlight ?? 16;
+  constructor(private readonly backend: BanBackend, private readonly command: readonly string[],
+    private readonly runner: CommandRunner, private readonly log: Logger, options: BanQueueOptions = {}) {
+    this.maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
+    this.maxPending = options.maxPending ?? this.maxBatch * 10;
     this.retryDelaysMs = options.retryDelaysMs ?? [1000, 5000, 30000];
   }
 
-  /** Queues the commands of `key`; returns a Promise only when the caller should wait for room. */
-  submit(key: string, commands: readonly QueuedCommand[]): Promise<void> | undefined {
-    const pendingRetry = this.retries.get(key);
-    if (pendingRetry) { clearTimeout(pendingRetry); this.retries.delete(key); }
-    this.inFlight++;
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const job = previous.then(() => this.runAll(key, commands)).finally(() => {
-      this.inFlight--;
-      if (this.tails.get(key) === job) this.tails.delete(key);
-      this.waiters.shift()?.();
-    });
-    this.tails.set(key, job);
-    if (this.inFlight < this.maxInFlight) return undefined;
+  /** Queues a ban; returns a Promise only when the caller should wait for room. */
+  submit(request: BanRequest): Promise<void> | undefined {
+    const key = `${request.set} ${request.ip}`;
+    // a newer ban of the address supersedes its pending retry
+    this.retryOwner.delete(key);
+    if (this.runner.immediate) {
+      // dry-run: describe each ban as it comes, so the description belongs to its own entry
+      if (request.replace) void this.runOnce(this.backend.deleteMany(request.set, [request.ip]), true);
+      void this.runOnce(this.backend.addMany(request.set, [{ ip: request.ip, seconds: request.seconds }]), false);
+      return undefined;
+    }
+    this.enqueue(request.set, request.ip, request.replace, request.seconds, 0);
+    this.kick();
+    if (this.pendingCount < this.maxPending) return undefined;
     return new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
-  /** Waits for every running command; pending retries are dropped and counted as given up. */
+  /** Waits for every queued command; pending retries are dropped and counted as given up. */
   async drain(): Promise<void> {
-    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
-    for (const timer of this.retries.values()) clearTimeout(timer);
-    if (this.retries.size > 0) {
-      this.log.warn(`bans: ${this.retries.size} failed ban commands will not be retried any more; \`peruse bans restore\` applies their bans`);
-      this.givenUp += this.retries.size;
-      this.retries.clear();
+    while (this.pumping) await this.pumping;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    if (this.retryOwner.size > 0) {
+      this.log.warn(`bans: ${this.retryOwner.size} failed bans will not be retried any more; \`peruse bans restore\` applies them`);
+      this.givenUp += this.retryOwner.size;
+      this.retryOwner.clear();
     }
   }
 
-  private async runAll(key: string, commands: readonly QueuedCommand[]): Promise<void> {
-    for (const command of commands) {
-      const ok = await this.runOnce(command);
-      if (!ok && !command.mayFail) {
-        this.retryLater(key, command, 0);
-        return;
+  private enqueue(set: string, ip: string, replace: boolean, seconds: number | undefined, attempt: number): void {
+    let pending = this.pending.get(set);
+    if (!pending) this.pending.set(set, (pending = { deletes: new Set(), adds: new Map() }));
+    // an add still waiting has not reached the kernel: the later ban only changes its timeout
+    if (replace && !pending.adds.has(ip)) pending.deletes.add(ip);
+    if (!pending.adds.has(ip)) this.pendingCount++;
+    pending.adds.set(ip, { seconds, attempt });
+  }
+
+  private kick(): void {
+    if (this.pumping) return;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      if (this.pendingCount > 0) this.kick();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    while (this.pendingCount > 0) {
+      const batch = this.pending;
+      this.pending = new Map();
+      this.pendingCount = 0;
+      for (const release of this.waiters.splice(0)) release();
+      for (const [set, { deletes, adds }] of batch) {
+        for (const ips of chunks([...deletes], this.maxBatch)) await this.runDeletes(set, ips);
+        const elements = [...adds].map(([ip, add]) => ({ ip, ...add }));
+        for (const group of chunks(elements, this.maxBatch)) await this.runAdds(set, group);
       }
     }
   }
 
-  private async runOnce(command: QueuedCommand): Promise<boolean> {
+  private async runDeletes(set: string, ips: string[]): Promise<void> {
+    if (await this.runOnce(this.backend.deleteMany(set, ips), true)) return;
+    // one address already gone (timed out) fails the whole nft transaction: the others still need deleting
+    if (ips.length > 1) for (const ip of ips) await this.runOnce(this.backend.deleteMany(set, [ip]), true);
+  }
+
+  private async runAdds(set: string, elements: Element[]): Promise<void> {
+    if (await this.runOnce(this.backend.addMany(set, elements), false)) {
+      const retried = elements.filter((e) => e.attempt > 0).length;
+      if (retried > 0) this.log.info(`bans: ${retried} ban(s) of ${set} applied on retry`);
+      return;
+    }
+    this.retryLater(set, elements);
+  }
+
+  private retryLater(set: string, elements: Element[]): void {
+    const owner = {};
+    const byDelay = new Map<number, Element[]>();
+    for (const element of elements) {
+      const key = `${set} ${element.ip}`;
+      // a newer ban of the address came while this one ran: it supersedes the retry
+      if (this.pending.get(set)?.adds.has(element.ip)) continue;
+      const delay = this.retryDelaysMs[element.attempt];
+      if (delay === undefined) {
+        this.givenUp++;
+        this.retryOwner.delete(key);
+        this.log.error(`bans: gave up banning ${element.ip} in ${set} after ${element.attempt} retries; the ban stays recorded for \`peruse bans restore\``);
+        continue;
+      }
+      this.retryOwner.set(key, owner);
+      let group = byDelay.get(delay);
+      if (!group) byDelay.set(delay, (group = []));
+      group.push(element);
+    }
+    for (const [delay, group] of byDelay) {
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        for (const element of group) {
+          const key = `${set} ${element.ip}`;
+          if (this.retryOwner.get(key) !== owner) continue; // superseded by a newer ban
+          this.retryOwner.delete(key);
+          this.enqueue(set, element.ip, false, element.seconds, element.attempt + 1);
+        }
+        if (this.pendingCount > 0) this.kick();
+      }, delay);
+      // retries must not keep a finished process alive
+      timer.unref();
+      this.retryTimers.add(timer);
+    }
+  }
+
+  private async runOnce(command: BackendCommand, mayFail: boolean): Promise<boolean> {
+    const argv = [...this.command, ...command.args];
+    this.commandsRun++;
     let result;
     try {
-      result = await this.runner.run(command.argv);
+      result = await this.runner.run(argv, command.stdin === undefined ? undefined : { stdin: command.stdin });
     } catch (e) {
       // a runner that throws (a user-supplied one, a spawn that cannot start) is a failed command, not a crash
       result = { code: 127, stdout: '', stderr: (e as Error).message ?? String(e) };
     }
     if (result.code === 0) return true;
-    const message = `bans: ${JSON.stringify(command.argv)} exited with ${result.code}: ${result.stderr.trim() || '(no stderr)'}`;
-    if (command.mayFail) this.log.debug(message);
+    const shown = JSON.stringify(argv);
+    const message = `bans: ${shown.length > 300 ? `${shown.slice(0, 300)}…` : shown}${command.stdin ? ` (${command.stdin.split('\n').length - 1} lines on stdin)` : ''} exited with ${result.code}: ${result.stderr.trim() || '(no stderr)'}`;
+    if (mayFail) this.log.debug(message);
     else this.log.error(message);
     return false;
   }
+}
 
-  private retryLater(key: string, command: QueuedCommand, attempt: number): void {
-    const delay = this.retryDelaysMs[attempt];
-    if (delay === undefined) {
-      this.givenUp++;
-      this.log.error(`bans: gave up ${JSON.stringify(command.argv)} after ${attempt} retries; the ban stays recorded for \`peruse bans restore\``);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.retries.delete(key);
-      const previous = this.tails.get(key) ?? Promise.resolve();
-      const job = previous.then(async () => {
-        if (!(await this.runOnce(command))) this.retryLater(key, command, attempt + 1);
-        else this.log.info(`bans: ${JSON.stringify(command.argv)} succeeded on retry ${attempt + 1}`);
-      }).finally(() => { if (this.tails.get(key) === job) this.tails.delete(key); });
-      this.tails.set(key, job);
-    }, delay);
-    // retries must not keep a finished process alive
-    timer.unref();
-    this.retries.set(key, timer);
-  }
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

@@ -3,7 +3,7 @@ import type { ActionInstance, Entry, ModuleContext } from '../modules/api.js';
 import { openBanStore } from '../state/ban-restore.js';
 import type { BanStore } from '../state/bans.js';
 import { backendCommand, remainingSeconds, type BanBackend } from './ban-commands.js';
-import { BanQueue, type QueuedCommand } from './ban-queue.js';
+import { BanQueue } from './ban-queue.js';
 import { parseIp, parseNetwork } from './ip.js';
 
 /** The args of both ban actions, with the set names under one spelling. */
@@ -31,7 +31,8 @@ export function banService(backend: BanBackend, ctx: ModuleContext): BanService 
   return ctx.state.part(`bans.${backend.name}`, () => ({
     backend,
     command: backendCommand(backend, ctx.settings.section(backend.section)),
-    queue: new BanQueue(ctx.exec, ctx.log),
+    queue: new BanQueue(backend, backendCommand(backend, ctx.settings.section(backend.section)), ctx.exec, ctx.log,
+      { maxBatch: batchSize(ctx.settings.section(backend.section)) }),
     store: openBanStore(backend, ctx.settings, ctx.log, { persist: ctx.state.options.persist, nowMicros: () => ctx.clock.nowMicros() }),
   }));
 }
@@ -47,7 +48,7 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
     if (problem) throw new ConfigError('E_BAD_ARGS', problem, arg);
   }
   const service = banService(backend, ctx);
-  const { store, queue, command } = service;
+  const { store, queue } = service;
   const banMicros = args.banSeconds === undefined ? undefined : args.banSeconds * 1e6;
   let rejected = 0;
 
@@ -72,13 +73,11 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
     // a backlog replayed after downtime must not re-ban offenders whose ban is already over
     if (seconds !== undefined && seconds <= 0) return;
 
-    const commands: QueuedCommand[] = [];
     // Pyruse compat: re-banning first deletes, so the new timeout replaces the old one
-    if (store.live(set, target, now)) commands.push({ argv: [...command, ...backend.deleteArgs(set, target)], mayFail: true });
-    commands.push({ argv: [...command, ...backend.addArgs(set, target, seconds)] });
+    const replace = store.live(set, target, now) !== undefined;
     // recorded before the command runs: even if it fails, `bans restore` applies it
     store.put({ set, ip: target, until, reason: ctx.label });
-    return queue.submit(`${set} ${target}`, commands);
+    return queue.submit({ set, ip: target, seconds, replace });
   };
 
   return {
@@ -99,6 +98,11 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
       store.flush();
     },
   };
+}
+
+/** `maxBatch` of the backend's config section: most bans merged into one firewall command. */
+function batchSize(section: Record<string, unknown>): number | undefined {
+  return typeof section.maxBatch === 'number' ? section.maxBatch : undefined;
 }
 
 /** A log-safe view of a hostile value: quoted, escaped, cut. */

@@ -8,6 +8,11 @@ export interface CommandResult {
 
 /** Runs argv arrays, never through a shell. */
 export interface CommandRunner {
+  /**
+   * Commands finish at once and always succeed (dry-run descriptions, recorders): callers need not
+   * queue or merge them, and each belongs to the entry that caused it.
+   */
+  readonly immediate?: boolean;
   run(argv: readonly string[], options?: { stdin?: string | Buffer; timeoutMs?: number }): Promise<CommandResult>;
 }
 
@@ -39,6 +44,7 @@ export function recordingRunner(onCommand?: (argv: readonly string[], stdin?: st
   const calls: { argv: string[]; stdin?: string | Buffer }[] = [];
   return {
     calls,
+    immediate: true,
     async run(argv, options = {}) {
       calls.push({ argv: [...argv], stdin: options.stdin });
       onCommand?.(argv, options.stdin);
@@ -50,6 +56,7 @@ export function recordingRunner(onCommand?: (argv: readonly string[], stdin?: st
 /** Describes commands instead of running them, keeping nothing (dry-run over millions of entries). */
 export function describingRunner(onCommand: (argv: readonly string[], stdin?: string | Buffer) => void): CommandRunner {
   return {
+    immediate: true,
     async run(argv, options = {}) {
       onCommand(argv, options.stdin);
       return { code: 0, stdout: '', stderr: '' };

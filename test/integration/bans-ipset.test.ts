@@ -94,4 +94,25 @@ describe('ipset bans in a network namespace', () => {
     expect(ipsetMembers(ns, 'ssh_ban4').size).toBe(20_000);
     process.stdout.write(`ipset restore of 20 000 bans: ${seconds.toFixed(3)} s including node start (${out.trim()})\n`);
   });
+
+  it('a burst of 3 000 bans lands in the ipset through a handful of merged ipset restore commands', () => {
+    const burst = mkdtempSync(path.join(tmpdir(), 'peruse-ipset-burst-'));
+    ns.run(['ipset', 'flush', 'ssh_ban4']);
+    writeFileSync(path.join(burst, 'peruse.json'), JSON.stringify({
+      actions: { SSH: [{ action: 'action_ipsetBan', args: { IP: 'thatIP', banSeconds: 3600, ipSetIPv4: 'ssh_ban4', ipSetIPv6: 'ssh_ban6' } }] },
+      ipsetBan: { ipset: ['sh', '-c', 'echo "$7" >> commands.log; exec "$0" "$@"', ...ns.prefix, 'ipset', '-exist', '-quiet'] },
+      storage: path.join(burst, 'storage'),
+    }));
+    const now = Date.now() * 1000;
+    const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ __REALTIME_TIMESTAMP: String(now + i), thatIP: `10.8.${i >> 8}.${i & 255}` }));
+    writeFileSync(path.join(burst, 'in.jsonl'), lines.join('\n') + '\n');
+    const { code, err } = cli(burst, 'replay', '--input', path.join(burst, 'in.jsonl'));
+    expect(code, err).toBe(0);
+    const members = ipsetMembers(ns, 'ssh_ban4');
+    expect(members.size).toBe(3000);
+    expect(members.get('10.8.11.183')).toBeGreaterThan(3500);
+    const commands = readFileSync(path.join(burst, 'commands.log'), 'utf8').trim().split('\n');
+    expect(commands.length).toBeLessThan(100);
+    expect(commands).toContain('restore');
+  });
 });

@@ -149,4 +149,29 @@ describe('nftables bans in a network namespace', () => {
     expect(nftElements(ns, V4).size).toBe(20_000);
     process.stdout.write(`nft restore of 20 000 bans: ${seconds.toFixed(3)} s including node start (${out.trim()})\n`);
   });
+
+  it('a burst of 3 000 bans (with re-bans) lands in the set through a handful of merged nft commands, each ban with its timeout', () => {
+    const burst = mkdtempSync(path.join(tmpdir(), 'peruse-nft-burst-'));
+    ns.run(['nft', 'flush', 'set', ...V4.split(' ')]);
+    // a wrapper counting the commands peruse runs, then running the real nft in the namespace
+    writeFileSync(path.join(burst, 'peruse.json'), JSON.stringify({
+      actions: { SSH: [{ action: 'action_nftBan', args: { IP: 'thatIP', banSeconds: 3600, nftSetIPv4: V4, nftSetIPv6: V6 } }] },
+      nftBan: { nft: ['sh', '-c', 'echo "$5" | cut -c1-20 >> commands.log; exec "$0" "$@"', ...ns.prefix, 'nft'] },
+      storage: path.join(burst, 'storage'),
+    }));
+    const start = Date.now() * 1000;
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ __REALTIME_TIMESTAMP: String(start + i), thatIP: `10.9.${i >> 8}.${i & 255}` }));
+    // the first 100 again, half an hour later: a re-ban deletes, then adds with the new timeout
+    for (let i = 0; i < 100; i++) entries.push({ __REALTIME_TIMESTAMP: String(start + 1800e6), thatIP: `10.9.0.${i}` });
+    const result = replay(burst, entries);
+    expect(result.code, result.err).toBe(0);
+    const elements = nftElements(ns, V4);
+    expect(elements.size).toBe(3000);
+    for (let i = 0; i < 3000; i++) expect(elements.has(`10.9.${i >> 8}.${i & 255}`)).toBe(true);
+    const commands = readFileSync(path.join(burst, 'commands.log'), 'utf8').trim().split('\n');
+    expect(commands.length).toBeLessThan(100);
+    expect(commands.some((c) => c.startsWith('delete element'))).toBe(true);
+    // the re-banned ones hold the full new hour from the later entry's time (replay clock)
+    expect(elements.get('10.9.0.5')).toBeGreaterThan(3500);
+  });
 });
