@@ -1,7 +1,7 @@
-// npm run bench [-- --json] [--entries N]: throughput, scale, restore, memory and startup,
+// npm run bench [-- --json] [--entries N] [--only core,dnat,journal,restore,attack,memory,startup]: throughput, scale, restore, memory and startup,
 // all measured in the same run on this machine. Corpora are generated once into .bench/.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -144,6 +144,16 @@ async function main(): Promise<void> {
     }
   }
 
+  if (want('restore') || want('attack')) {
+    try {
+      const attack = attackBanRate();
+      row({ name: 'bans.attackReplay', value: attack.seconds, unit: 's', note: `${attack.bans} bans from 8 000 attackers in 15 min, ${attack.commands} nft commands, real nft` });
+      row({ name: 'bans.attackRate', value: Math.round(attack.bans / attack.seconds), unit: 'bans/s' });
+    } catch (e) {
+      row({ name: 'bans.attackReplay', value: NaN, unit: 's', note: (e as Error).message.slice(0, 200) });
+    }
+  }
+
   if (want('memory')) {
     const attack = corpus('attack-100k', ['--attackers', '100000']);
     // as the systemd unit runs it (examples/systemd/peruse.service sets this heap cap)…
@@ -167,6 +177,37 @@ async function main(): Promise<void> {
     for (const r of rows) {
       process.stdout.write(`${r.name.padEnd(width)}  ${String(r.value).padStart(12)}  ${r.unit.padEnd(10)}  ${(r.target ?? '').padEnd(10)}  ${r.ok === undefined ? '' : r.ok ? 'yes' : 'NO'}${r.note ? `  ${r.note}` : ''}\n`);
     }
+  }
+}
+
+/**
+ * The attack corpus of the bans test (20 000 entries, 8 000 attackers in 15 minutes) replayed for
+ * real through bench-config.json, nft in a fresh network namespace: how fast bans reach the kernel.
+ */
+function attackBanRate(): { seconds: number; bans: number; commands: number } {
+  const ns = `peruse-bench-attack-${process.pid}`;
+  const dir = path.join(work, 'attack-bans');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execFileSync('node', [generator, '--entries', '20000', '--hours', '0.25', '--attackers', '8000', '--seed', '1', '--format', 'json', '--out', path.join(dir, 'corpus.jsonl'), '--truth', path.join(dir, 'truth.json')]);
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    const inNs = ['ip', 'netns', 'exec', ns];
+    execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', '-f', '-'], { input: 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; }; }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; }; }\n' });
+    const config = JSON.parse(readFileSync(benchConfig, 'utf8')) as Record<string, unknown>;
+    // counts the commands, then runs the real nft in the namespace
+    config.nftBan = { nft: ['sh', '-c', 'echo >> commands.log; exec "$0" "$@"', ...inNs, 'nft'] };
+    config.storage = path.join(dir, 'storage');
+    writeFileSync(path.join(dir, 'peruse.json'), JSON.stringify(config));
+    const elapsed = seconds(['node', peruse, 'replay', '--config', path.join(dir, 'peruse.json'), '--input', path.join(dir, 'corpus.jsonl')], { cwd: dir });
+    const expected = (JSON.parse(readFileSync(path.join(dir, 'truth.json'), 'utf8')) as { expectedBans: string[] }).expectedBans.length;
+    const listed = execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', 'list', 'ruleset'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const bans = (listed.match(/ expires /g) ?? []).length;
+    if (bans !== expected) throw new Error(`${bans} elements in the sets, truth expects ${expected}`);
+    const commands = readFileSync(path.join(dir, 'commands.log'), 'utf8').split('\n').length - 1;
+    return { seconds: Number(elapsed.toFixed(2)), bans, commands };
+  } finally {
+    spawnSync('ip', ['netns', 'delete', ns]);
   }
 }
 
