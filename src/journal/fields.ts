@@ -47,6 +47,12 @@ export function typedValue(name: string, text: string): string | number {
 export function typeJsonEntry(raw: Record<string, unknown>, decode: (bytes: Uint8Array) => string): Entry {
   for (const name in raw) {
     let value = raw[name];
+    // the common case, a text field that stays text, writes nothing: a keyed store per field is
+    // most of the cost of typing an entry
+    if (typeof value === 'string') {
+      if (NUMERIC_FIELDS.has(name)) raw[name] = typedValue(name, value);
+      continue;
+    }
     if (Array.isArray(value)) {
       value = value.length > 0 && typeof value[0] === 'number' ? decode(Uint8Array.from(value as number[])) : firstOf(value, decode);
     }

@@ -33,14 +33,23 @@ export async function forEachLine(stream: Readable, onLine: (line: string, lineN
       decoded = bytes.toString('utf8', 0, complete);
       if (complete < bytes.length) partial = Buffer.from(bytes.subarray(complete));
     }
-    const text = carry + decoded;
+    // the line cut by the previous chunk is completed on its own: joining it to the whole chunk
+    // would copy every chunk once more when indexOf flattens the joined string
     let start = 0;
-    for (let nl = text.indexOf('\n', start); nl >= 0; nl = text.indexOf('\n', start)) {
-      const pending = onLine(text.slice(start, nl), ++lineNumber);
+    if (carry.length > 0) {
+      const nl = decoded.indexOf('\n');
+      if (nl < 0) { carry += decoded; continue; }
+      const pending = onLine(carry + decoded.slice(0, nl), ++lineNumber);
+      carry = '';
       start = nl + 1;
       if (pending) await pending;
     }
-    carry = text.slice(start);
+    for (let nl = decoded.indexOf('\n', start); nl >= 0; nl = decoded.indexOf('\n', start)) {
+      const pending = onLine(decoded.slice(start, nl), ++lineNumber);
+      start = nl + 1;
+      if (pending) await pending;
+    }
+    carry = decoded.slice(start);
   }
   if (partial) carry += partial.toString('utf8');
   if (carry.length > 0) {

@@ -29,4 +29,20 @@ describe('line splitting of a byte stream', () => {
     });
     expect(seen).toEqual(['1:a', '2:b']);
   });
+
+  it('gives the same lines whatever the chunking: a line across many chunks, chunks ending on a newline, empty lines', async () => {
+    const text = 'short\n' + 'x'.repeat(50) + '\n\n{"a":"b"}\nno newline at the end';
+    const bytes = Buffer.from(text, 'latin1');
+    let seed = 7;
+    const random = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+    for (let round = 0; round < 300; round++) {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length;) {
+        const size = 1 + Math.floor(random() * (round % 3 === 0 ? 3 : 20));
+        chunks.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      expect(await linesOf(chunks)).toEqual(text.split('\n'));
+    }
+  });
 });
