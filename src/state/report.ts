@@ -40,6 +40,7 @@ export class ReportJournal {
   readonly sentFile: string;
   private pending = '';
   private flushScheduled: NodeJS.Immediate | undefined;
+  private storageMade = false;
   private readonly memory: ReportRecord[] = [];
   /** Event time (µs) at which the current report's day ends; undefined until known. */
   private dayEnd: number | undefined;
@@ -75,10 +76,12 @@ export class ReportJournal {
     if (this.flushScheduled) { clearImmediate(this.flushScheduled); this.flushScheduled = undefined; }
     if (this.pending === '') return;
     try {
-      mkdirSync(this.storage, { recursive: true });
+      // the directory is made once; if it is removed under the daemon, the failed append makes it again
+      if (!this.storageMade) { mkdirSync(this.storage, { recursive: true }); this.storageMade = true; }
       appendFileSync(this.file, this.pending);
       this.pending = '';
     } catch (e) {
+      this.storageMade = false;
       this.onWriteError(e as Error);
     }
   }
