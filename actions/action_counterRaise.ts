@@ -24,6 +24,7 @@ export default defineAction<Args>({
     const keepMicros = args.keepSeconds === undefined ? undefined : Math.round(args.keepSeconds * 1_000_000);
     const save = args.save;
     return {
+      reads: [keyField],
       act(entry) {
         const key = entry[keyField];
         // Pyruse compat: a missing key field is an error, which stops the entry (and is logged)

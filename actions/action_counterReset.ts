@@ -24,6 +24,7 @@ export default defineAction<Args>({
     const graceMicros = args.graceSeconds === undefined ? undefined : Math.round(args.graceSeconds * 1_000_000);
     const save = args.save;
     return {
+      reads: [keyField],
       act(entry) {
         const key = entry[keyField];
         if (key === undefined || key === null) throw new Error(`field "${keyField}" is missing`);

@@ -30,6 +30,7 @@ export default defineAction<Args>({
       return 0;
     });
     return {
+      reads: template.fields,
       act(entry) {
         const time = eventTimeOf(entry, clock);
         // the day ends in event time: a backlog replayed after downtime reports the right days

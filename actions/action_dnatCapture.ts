@@ -60,6 +60,7 @@ export default defineAction<Args>({
     const readDaddr = reader(args.daddr, args.daddrValue);
     const readDport = reader(args.dport, args.dportValue);
     return {
+      reads: [saddrField, sportField, args.addr, args.port, args.daddr, args.dport].filter((f): f is string => f !== undefined),
       act(entry) {
         const saddr = entry[saddrField];
         const addr = readAddr(entry);

@@ -31,6 +31,7 @@ export default defineAction<Args>({
     const values: Record<(typeof MATCH_FIELDS)[number], string | undefined> = { addr: undefined, port: undefined, daddr: undefined, dport: undefined };
     const { saddrInto, sportInto } = args;
     return {
+      reads: entryFields,
       act(entry) {
         for (let i = 0; i < entryFields.length; i++) {
           const v = entry[entryFields[i]!];

@@ -19,6 +19,7 @@ export default defineAction<Args>({
     const subject = args.subject ?? ctx.settings.email.subject;
     const { mailer, log, label } = ctx;
     return {
+      reads: template.fields,
       act(entry) {
         // queued, not awaited: a slow or failing mail server never holds the other entries back
         mailer.send({ subject, text: template.render(entry) }).catch((e: unknown) => {

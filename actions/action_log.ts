@@ -24,6 +24,7 @@ export default defineAction<Args>({
     const { effect, log, label } = ctx;
     let reportedDrops = 0;
     return {
+      reads: template.fields,
       act(entry) {
         const message = template.render(entry);
         if (effect) { effect(`would log (PRIORITY=${priority}, SYSLOG_IDENTIFIER=peruse): ${message}`); return; }

@@ -87,6 +87,7 @@ export default defineAction<Args>({
     }
 
     return {
+      reads: [into, timeField, publicIpField, portField, ...(protocolField === undefined ? [] : [protocolField])],
       act(entry) {
         if (entry[into] !== undefined && entry[into] !== null) return;
         const timeMs = timeMsOf(entry[timeField]);

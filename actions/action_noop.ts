@@ -5,6 +5,6 @@ export default defineAction<Record<string, never>>({
   summary: 'Does nothing: ends the entry here (used to discard uninteresting entries).',
   argsSchema: { type: 'object', additionalProperties: false, properties: {} },
   create() {
-    return { act() { /* discarding is the point */ } };
+    return { reads: [], act() { /* discarding is the point */ } };
   },
 });

@@ -16,6 +16,6 @@ export default defineFilter<Args>({
   },
   create({ field, value }) {
     // Pyruse compat: a missing field is not equal to anything
-    return { test: (entry) => entry[field] === value };
+    return { reads: [field], test: (entry) => entry[field] === value };
   },
 });

@@ -17,6 +17,7 @@ export default defineFilter<Args>({
   },
   create({ field, value }) {
     return {
+      reads: [field],
       test(entry) {
         const order = compareSameType(entry[field], value);
         return order !== undefined && order >= 0;

@@ -16,6 +16,6 @@ export default defineFilter<Args>({
   },
   create({ field, values }) {
     const accepted = new Set(values);
-    return { test: (entry) => entry[field] !== undefined && accepted.has(entry[field]) };
+    return { reads: [field], test: (entry) => entry[field] !== undefined && accepted.has(entry[field]) };
   },
 });

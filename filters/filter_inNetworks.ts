@@ -21,6 +21,7 @@ export default defineFilter<Args>({
       return net;
     });
     return {
+      reads: [field],
       test(entry) {
         // parsed once per entry even when several filters look at the same field
         const ip = cachedParseIp(entry[field]);

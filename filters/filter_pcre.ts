@@ -23,6 +23,7 @@ export default defineFilter<Args>({
     }
     const names = pattern.groupNames;
     return {
+      reads: [field],
       test(entry) {
         const value = entry[field];
         // Pyruse compat: a missing field reads as ""

@@ -21,6 +21,7 @@ export default defineFilter<Args>({
       return pattern;
     });
     return {
+      reads: [field],
       test(entry) {
         const value = entry[field];
         // Pyruse compat: a missing field reads as ""

@@ -12,6 +12,6 @@ export default defineFilter<Args>({
     properties: { field: { type: 'string', description: 'Entry field holding a user name.' } },
   },
   create({ field }) {
-    return { test: (entry) => userExists(entry[field]) };
+    return { reads: [field], test: (entry) => userExists(entry[field]) };
   },
 });

@@ -12,7 +12,7 @@ import { spawnRunner } from '../system/exec.js';
 import type { Logger } from '../system/log.js';
 import type { Mailer } from '../system/mailer-api.js';
 import { createMetricsRegistry, serveMetrics } from '../system/metrics.js';
-import type { Program } from '../workflow/program.js';
+import { fieldsRead, type Program } from '../workflow/program.js';
 import { createProcessor, type EntryProcessor } from '../workflow/run.js';
 import { makeServices, EntryClock, wallClock } from './services.js';
 import { openConfig, printIssues, type OpenedConfig } from './setup.js';
@@ -104,6 +104,7 @@ export class Daemon {
     this.source = new JournalSource({
       journal: settings.journal, start, log: this.log,
       decode: makeByteDecoder(settings.encoding),
+      wanted: fieldsRead(generation.program),
       onEntry: (entry) => this.onEntry(entry),
       // a refused cursor is replaced in the checkpoint by the tail journalctl restarts at
       onRestartAtTail: (cursor) => { this.cursor = cursor; },
@@ -251,7 +252,7 @@ export class Daemon {
       next.services.state.restore(old.services.state.snapshot(), this.clock.nowMicros());
       this.generation = next;
       await this.startInstances(next);
-      this.source.reconfigure(next.settings.journal, (entry) => this.onEntry(entry));
+      this.source.reconfigure(next.settings.journal, (entry) => this.onEntry(entry), fieldsRead(next.program));
     } finally {
       this.source.release();
     }

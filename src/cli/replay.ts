@@ -7,7 +7,7 @@ import { forEachExportEntry } from '../journal/export-parser.js';
 import { blockBuffered } from '../journal/source.js';
 import { fileOrStdin, forEachLine } from '../journal/lines.js';
 import { createLogger } from '../system/log.js';
-import { stepStats } from '../workflow/program.js';
+import { fieldsRead, stepStats } from '../workflow/program.js';
 import { createProcessor } from '../workflow/run.js';
 import { traceEntry } from '../workflow/trace.js';
 import { parseCommandArgs, runCommand, UsageError } from './args.js';
@@ -105,7 +105,9 @@ export async function main(argv: string[]): Promise<number> {
       out(JSON.stringify({ line: lineNumber, time, steps, fields: changed, ...(effects.length ? { effects } : {}) }));
       effects = [];
     };
-    if (child) await forEachExportEntry(input, decode, handleEntry);
+    // only the fields some step reads are decoded from the journal (--trace prints the fields the
+    // steps changed, so it needs no other)
+    if (child) await forEachExportEntry(input, decode, handleEntry, fieldsRead(program));
     else await forEachLine(input, handleLine);
     const seconds = (performance.now() - started) / 1000;
     for (const instance of program.instances) await instance.stop?.();

@@ -22,7 +22,7 @@ const MAX_BINARY_FIELD = 768 * 1024 * 1024; // journald's own DATA_SIZE_MAX; bey
 /** Node's unchecked slice decoders (present since v0.x, not in @types/node): toString() adds argument checks per field. */
 type SliceableBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
 
-interface FieldName { bytes: Uint8Array; name: string; numeric: boolean }
+interface FieldName { bytes: Uint8Array; name: string; numeric: boolean; wanted: boolean }
 const NAME_SLOTS = 1024; // power of two
 
 const enum Expect { Line, BinaryLength, BinaryData, BinaryNewline }
@@ -47,7 +47,21 @@ export class ExportParser {
   /** Entries thrown away because their bytes were not valid export format. */
   corrupt = 0;
 
-  constructor(private readonly decode: (bytes: Uint8Array) => string, private readonly onCorrupt?: (why: string) => void) {}
+  /** Binary field being read is one nobody reads: its bytes are skipped, not decoded. */
+  private binaryWanted = true;
+
+  /**
+   * `wanted`: the only fields to decode (what the workflow reads, see `fieldsRead`); the others are
+   * skipped without making a string. Undefined: every field.
+   */
+  constructor(private readonly decode: (bytes: Uint8Array) => string, private readonly onCorrupt?: (why: string) => void,
+    private wanted?: ReadonlySet<string>) {}
+
+  /** A new set of fields to decode (a reloaded config), from the next field on. */
+  setWanted(wanted: ReadonlySet<string> | undefined): void {
+    this.wanted = wanted;
+    this.names.fill(undefined);
+  }
 
   push(chunk: Buffer): void {
     if (this.position < this.chunk.length) this.queued.push(chunk);
@@ -123,7 +137,9 @@ export class ExportParser {
         }
         case Expect.BinaryData: {
           const available = Math.min(this.binaryRemaining, length - this.position);
-          if (available === this.binaryRemaining && this.piecesLength === 0) {
+          if (!this.binaryWanted) {
+            // a field nobody reads: its bytes are passed over, never decoded
+          } else if (available === this.binaryRemaining && this.piecesLength === 0) {
             this.setBinaryField(this.decode(chunk.subarray(this.position, this.position + available)));
           } else {
             this.keep(chunk.subarray(this.position, this.position + available));
@@ -165,12 +181,15 @@ export class ExportParser {
     }
     if (equals < end) {
       const field = this.fieldName(chunk, start, equals, hash);
+      if (!field.wanted) { this.fields++; return undefined; }
       if (field.numeric) {
         const number = parseDigits(chunk, equals + 1, end);
         this.setField(field.name, true, number >= 0 ? number : chunk.utf8Slice(equals + 1, end));
       } else this.setField(field.name, false, chunk.utf8Slice(equals + 1, end));
     } else {
       this.binaryName = chunk.latin1Slice(start, end);
+      this.binaryWanted = this.wanted === undefined || this.wanted.has(this.binaryName);
+      if (!this.binaryWanted) this.fields++;
       this.expect = Expect.BinaryLength;
     }
     return undefined;
@@ -191,7 +210,7 @@ export class ExportParser {
       if (i === length) return cached;
     }
     const name = chunk.latin1Slice(start, end);
-    const field: FieldName = { bytes: Uint8Array.from(chunk.subarray(start, end)), name, numeric: NUMERIC_FIELDS.has(name) };
+    const field: FieldName = { bytes: Uint8Array.from(chunk.subarray(start, end)), name, numeric: NUMERIC_FIELDS.has(name), wanted: this.wanted === undefined || this.wanted.has(name) };
     this.names[slot] = field;
     return field;
   }
@@ -269,9 +288,9 @@ function parseDigits(bytes: Uint8Array, start: number, end: number): number {
  * that returns a Promise pauses the stream until it settles. Resolves at the end of the stream.
  */
 export function forEachExportEntry(stream: Readable, decode: (bytes: Uint8Array) => string,
-  handle: (entry: Entry, ordinal: number) => void | Promise<void>): Promise<void> {
+  handle: (entry: Entry, ordinal: number) => void | Promise<void>, wanted?: ReadonlySet<string>): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const parser = new ExportParser(decode);
+    const parser = new ExportParser(decode, undefined, wanted);
     let ordinal = 0;
     let ended = false;
     let busy = false;

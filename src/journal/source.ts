@@ -49,6 +49,8 @@ export interface JournalSourceOptions {
   /** Where to start the first journalctl; later ones start after the last processed cursor. */
   start: StartPosition;
   decode: (bytes: Uint8Array) => string;
+  /** The only fields to decode (`fieldsRead` of the program); undefined: every field. */
+  wanted?: ReadonlySet<string>;
   log: Logger;
   /** Each entry in journal order; a returned Promise pauses reading until it settles. */
   onEntry: (entry: Entry) => void | Promise<void>;
@@ -81,11 +83,13 @@ export class JournalSource {
   private lastOutput = Date.now();
   private sessionEnded: (() => void) | undefined;
   private stopped: Promise<void> | undefined;
+  /** A journalctl whose remaining output is thrown away (it is being restarted). */
+  private discarded: ChildProcess | undefined;
 
   constructor(private options: JournalSourceOptions) {
     this.position = options.start;
     if ('after' in options.start) this.lastCursor = options.start.after;
-    this.parser = new ExportParser(options.decode, (why) => options.log.warn(`journal: corrupt entry skipped: ${why}`));
+    this.parser = new ExportParser(options.decode, (why) => options.log.warn(`journal: corrupt entry skipped: ${why}`), options.wanted);
     this.delay = options.backoffMs?.first ?? 500;
   }
 
@@ -121,12 +125,25 @@ export class JournalSource {
     while (this.busy) await this.busy;
   }
 
-  /** New settings or handler (SIGHUP); a changed journal selection restarts journalctl from the last cursor. */
-  reconfigure(journal: JournalSettings, onEntry: JournalSourceOptions['onEntry']): void {
+  /**
+   * New settings, handler and fields to decode (SIGHUP). A changed journal selection restarts
+   * journalctl from the last cursor; so does a new config reading a field the old one skipped,
+   * since the bytes already read were parsed without it.
+   */
+  reconfigure(journal: JournalSettings, onEntry: JournalSourceOptions['onEntry'], wanted?: ReadonlySet<string>): void {
     const changed = JSON.stringify(journal) !== JSON.stringify(this.options.journal);
-    this.options = { ...this.options, journal, onEntry };
-    if (changed) {
-      this.options.log.notice('journal settings changed: restarting journalctl');
+    const previous = this.options.wanted;
+    const widened = previous !== undefined && (wanted === undefined || [...wanted].some((f) => !previous.has(f)));
+    this.options = { ...this.options, journal, onEntry, wanted };
+    this.parser.setWanted(wanted);
+    if (widened && this.child) {
+      // what is left in the pipe (maybe an entry half parsed without the new fields) is dropped:
+      // the next journalctl reads it again after the last processed cursor
+      this.discarded = this.child;
+      this.parser.reset();
+    }
+    if (changed || widened) {
+      this.options.log.notice(changed ? 'journal settings changed: restarting journalctl' : 'the new config reads more fields: restarting journalctl after the last processed entry');
       this.child?.kill('SIGKILL');
     }
   }
@@ -172,7 +189,7 @@ export class JournalSource {
       }
     });
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (this.child !== child) return;
+      if (this.child !== child || this.discarded === child) return;
       gotOutput = true;
       this.lastOutput = Date.now();
       this.parser.push(chunk);

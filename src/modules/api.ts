@@ -58,6 +58,12 @@ export interface ModuleContext {
 }
 
 export interface Lifecycle {
+  /**
+   * The entry fields this step reads. peruse then decodes only the journal fields some step reads
+   * (plus the cursor, time and identity fields it needs itself). A step that does not say may
+   * read any field: every field of every entry is then decoded, as without this.
+   */
+  readonly reads?: readonly string[];
   /** Daemon only (never in `check`): open resources, restore what must be restored. */
   start?(): void | Promise<void>;
   /** Daemon only: flush and release. */

@@ -81,6 +81,7 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
   };
 
   return {
+    reads: [args.field],
     start() {
       store.load();
     },

@@ -22,6 +22,22 @@ export interface Program {
   instances: (FilterInstance | ActionInstance)[];
 }
 
+/** Fields the engine itself reads from every entry. */
+export const ENGINE_FIELDS: readonly string[] = ['__CURSOR', '__REALTIME_TIMESTAMP', 'SYSLOG_IDENTIFIER', '_BOOT_ID'];
+
+/**
+ * Every entry field some step of the program reads, or undefined when a step does not say which
+ * (a user module): then every field must be decoded.
+ */
+export function fieldsRead(program: Program): ReadonlySet<string> | undefined {
+  const fields = new Set(ENGINE_FIELDS);
+  for (const instance of program.instances) {
+    if (instance.reads === undefined) return undefined;
+    for (const field of instance.reads) fields.add(field);
+  }
+  return fields;
+}
+
 /** Per-label totals (duplicated steps summed), in first-seen order. */
 export function stepStats(program: Program): Record<string, { hits: number; passes?: number; errors: number }> {
   const out: Record<string, { hits: number; passes?: number; errors: number }> = {};

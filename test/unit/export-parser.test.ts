@@ -28,8 +28,8 @@ const EXPECTED = [
   { __CURSOR: 's=1;i=2', __REALTIME_TIMESTAMP: 1767225665473708, DATA: '', MESSAGE: 'plain' },
 ];
 
-function parseChunks(chunks: Buffer[]): unknown[] {
-  const parser = new ExportParser(latin1);
+function parseChunks(chunks: Buffer[], wanted?: ReadonlySet<string>): unknown[] {
+  const parser = new ExportParser(latin1, undefined, wanted);
   const out: unknown[] = [];
   for (const chunk of chunks) {
     parser.push(chunk);
@@ -97,5 +97,28 @@ describe('export format parser', () => {
     parser.reset();
     parser.push(Buffer.from('MESSAGE=whole\n\n'));
     expect(parser.next()).toEqual({ MESSAGE: 'whole' });
+  });
+
+  it('decodes only the wanted fields, text or binary, whichever byte the stream is cut at', () => {
+    const wanted = new Set(['__CURSOR', 'PRIORITY', 'TAG', 'DATA']);
+    const only = (e: Record<string, unknown>) => Object.fromEntries(Object.entries(e).filter(([k]) => wanted.has(k)));
+    const expected = EXPECTED.map(only);
+    expect(parseChunks([STREAM], wanted)).toEqual(expected);
+    for (let cut = 1; cut < STREAM.length; cut++) {
+      expect(parseChunks([STREAM.subarray(0, cut), STREAM.subarray(cut)], wanted)).toEqual(expected);
+    }
+  });
+
+  it('an entry whose fields are all skipped still ends where it ends: the next one is whole', () => {
+    expect(parseChunks([STREAM], new Set(['MESSAGE']))).toEqual([{ MESSAGE: 'caf\u00e9\n=\u0000!' }, { MESSAGE: 'plain' }]);
+    expect(parseChunks([STREAM], new Set(['DATA']))).toEqual([{}, { DATA: '' }]);
+  });
+
+  it('a new set of wanted fields applies from the next entry on', () => {
+    const parser = new ExportParser(latin1, undefined, new Set(['__CURSOR']));
+    parser.push(STREAM);
+    expect(parser.next()).toEqual({ __CURSOR: 's=1;i=1' });
+    parser.setWanted(undefined);
+    expect(parser.next()).toEqual(EXPECTED[1]);
   });
 });
