@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [--entries N] [--only core,dnat,journal,restore,attack,memory,startup]: throughput, scale, restore, memory and startup,
+// npm run bench [-- --json] [--entries N] [--only core,dnat,state,journal,restore,attack,memory,startup]: throughput, scale, restore, memory and startup,
 // all measured in the same run on this machine. Corpora are generated once into .bench/.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ import { forEachLine } from '../src/journal/lines.js';
 import type { Entry } from '../src/modules/api.js';
 import { createLogger } from '../src/system/log.js';
 import { createProcessor } from '../src/workflow/run.js';
+import { DnatTable } from '../src/state/dnat.js';
+import { CounterStore } from '../src/state/counters.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = path.join(root, '.bench');
@@ -118,6 +120,18 @@ async function main(): Promise<void> {
       const ratio = Number((workflowHeavy / workflowDefault).toFixed(2));
       row({ name: 'dnat.ratioWorkflow', value: ratio, unit: 'x', target: '>= 0.8', ok: ratio >= 0.8 });
       row({ name: 'dnat.ratioReplay', value: Number((replayHeavy.entriesPerSecond / replayDefault.entriesPerSecond).toFixed(2)), unit: 'x' });
+    }
+  }
+
+  if (want('state')) {
+    // per operation, with few and with a million live keys: the same cost means no scan
+    // (a bigger table costs more memory latency per probe, never a scan: 100k → 1M is not 10×)
+    for (const live of [1_000, 100_000, 1_000_000]) {
+      const { capture, lookup, raise } = stateCosts(live);
+      const tag = live === 1_000_000 ? '1M' : `${live / 1000}k`;
+      row({ name: `state.dnatCapture${tag}`, value: capture, unit: 'µs', note: `${live} live mappings` });
+      row({ name: `state.dnatLookup${tag}`, value: lookup, unit: 'µs', note: `${live} live mappings` });
+      row({ name: `state.counterRaise${tag}`, value: raise, unit: 'µs', note: `${live} live keys` });
     }
   }
 
@@ -255,6 +269,26 @@ async function daemonFollow(dir: string, entries: number): Promise<{ seconds: nu
   } finally {
     child.kill('SIGTERM');
   }
+}
+
+/** µs per DNAT capture, DNAT lookup and counter raise once `live` mappings/keys exist. */
+function stateCosts(live: number): { capture: number; lookup: number; raise: number } {
+  const S = 1_000_000;
+  const table = new DnatTable();
+  table.limitMappings(2 * live);
+  const index = table.index(['addr', 'port']);
+  const values = (i: number) => ({ saddr: `203.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, sport: undefined, addr: '10.0.0.1', port: String(i), daddr: undefined, dport: undefined });
+  for (let i = 0; i < live; i++) table.capture(values(i), 0, 20);
+  const counters = new CounterStore();
+  counters.limitKeys(2 * live);
+  const counter = counters.counter('bench');
+  for (let i = 0; i < live; i++) counter.raise(`k${i}`, 0, 3600 * S);
+  const n = 200_000;
+  const time = (f: (i: number) => void) => { const t = performance.now(); for (let i = 0; i < n; i++) f(i); return Number((((performance.now() - t) * 1000) / n).toFixed(3)); };
+  const capture = time((i) => table.capture(values(live + i), 1, 20));
+  const lookup = time((i) => { index.lookup(`10.0.0.1\u0000${(i * 7919) % live}`, 2); });
+  const raise = time((i) => counter.raise(`k${(i * 7919) % live}`, 3, 3600 * S));
+  return { capture, lookup, raise };
 }
 
 /** 20 000 stored bans restored by `peruse bans restore` into a set in a fresh network namespace. */

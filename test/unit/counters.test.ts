@@ -60,14 +60,13 @@ describe('counters', () => {
     expect(c.value('a', 5)).toBe(2);
   });
 
-  it('stays bounded and fast under a flood of distinct keys', () => {
+  it('stays bounded under a flood of distinct keys, keeping the newest ones counted', () => {
     const c = new Counter(() => 10_000);
-    const started = performance.now();
     for (let i = 0; i < 300_000; i++) c.raise(`k${i}`, i * 1000, 60 * S);
-    const ms = performance.now() - started;
     expect(c.size).toBeLessThanOrEqual(10_000);
-    // O(1) amortised: a sweep over all keys per raise would take minutes here
-    expect(ms).toBeLessThan(3000);
+    expect(c.value('k299999', 300_000 * 1000)).toBe(1);
+    expect(c.value('k0', 300_000 * 1000)).toBe(0);
+    // the cost per raise whatever the number of keys: `npm run bench`, rows state.*
   });
 
   it('restores a snapshot without the raises that expired meanwhile', () => {

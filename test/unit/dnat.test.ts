@@ -64,16 +64,14 @@ describe('DNAT table', () => {
     expect(index.lookup('3', 10)?.saddr).toBe('1.1.1.3');
   });
 
-  it('capture and lookup cost does not grow with the number of live mappings', () => {
+  it('with 200 000 live mappings, every lookup finds its own', () => {
     const table = new DnatTable();
     const index = table.index(['addr', 'port']);
-    const started = performance.now();
-    for (let i = 0; i < 200_000; i++) table.capture(v('203.0.113.7', '10.0.0.1', String(i)), i * 100, 10);
+    for (let i = 0; i < 200_000; i++) table.capture(v(`203.0.${i >> 8}.${i & 255}`, '10.0.0.1', String(i)), i * 100, 10);
     let found = 0;
-    for (let i = 0; i < 200_000; i++) if (index.lookup(`10.0.0.1\u0000${i}`, 200_000 * 100)) found++;
+    for (let i = 0; i < 200_000; i++) if (index.lookup(`10.0.0.1\u0000${i}`, 200_000 * 100)?.saddr === `203.0.${i >> 8}.${i & 255}`) found++;
     expect(found).toBe(200_000);
-    // a Pyruse-style list scan would be 2e10 comparisons
-    expect(performance.now() - started).toBeLessThan(3000);
+    // the cost per capture and lookup whatever the number of mappings: `npm run bench`, rows state.*
   });
 
   it('a snapshot restores the live mappings only', () => {
