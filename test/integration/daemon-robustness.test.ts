@@ -14,12 +14,16 @@ const REMOTE = '/usr/lib/systemd/systemd-journal-remote';
 const DAY = 86_400;
 const FIRST_DAY = 1767225600;
 
-/** A user module: appends one JSON line per entry (cursor, host, and the fields asked for); `delayMs` makes it asynchronous. */
+/**
+ * A user module: appends one JSON line per entry (cursor, host, the entry's field names, and the
+ * fields asked for); `delayMs` makes it asynchronous. It says what it reads, so the daemon decodes
+ * only those fields (plus its own).
+ */
 const RECORDER = `
 import { appendFileSync } from 'node:fs';
 export default { kind: 'action', name: 'action_record', summary: 'test recorder', create(args) {
-  return { act(entry) {
-    const line = { cursor: entry.__CURSOR, host: entry._HOSTNAME };
+  return { reads: ['__CURSOR', '_HOSTNAME', ...(args.fields ?? [])], act(entry) {
+    const line = { cursor: entry.__CURSOR, host: entry._HOSTNAME, keys: Object.keys(entry).sort().join(' ') };
     for (const f of args.fields ?? []) line[f] = entry[f];
     appendFileSync(args.file, JSON.stringify(line) + '\\n');
     if (args.delayMs) return new Promise((r) => setTimeout(r, args.delayMs));
@@ -35,7 +39,7 @@ interface Setup {
   storage: string;
 }
 
-interface Rec { cursor: string; host: string; [field: string]: unknown }
+interface Rec { cursor: string; host: string; keys: string; [field: string]: unknown }
 
 const cleanups: (() => void)[] = [];
 afterEach(() => { for (const c of cleanups.splice(0).reverse()) c(); });
@@ -391,4 +395,27 @@ describe('peruse run when the journal misbehaves', () => {
     expect(nft).not.toMatch(/evil|flush|6\.6\.6\.6|1\.2\.3\.4/);
     expect(d.stderr()).not.toMatch(/corrupt entry|journalctl exited/);
   });
+
+  it('decodes only the fields the steps read, and a reload that reads one more restarts journalctl without losing or repeating an entry', async () => {
+    const s = setup();
+    const d = startDaemon(s);
+    await waitFor('journalctl', () => followingArgs(d.pid) !== undefined);
+    writeEntries(s, 300, 21, 0);
+    await waitFor('the first entries', () => recorded(s).length >= 300);
+    // the recorder reads __CURSOR and _HOSTNAME; peruse itself reads the time, identifier and boot id
+    expect(new Set(records(s).map((r) => r.keys))).toEqual(new Set(['SYSLOG_IDENTIFIER _BOOT_ID _HOSTNAME __CURSOR __REALTIME_TIMESTAMP']));
+
+    writeFileSync(s.config, JSON.stringify(recorderConfig(s, { fields: ['MESSAGE'] })));
+    d.child.kill('SIGHUP');
+    await waitFor('the reload', () => /reloaded/.test(d.stderr()));
+    expect(d.stderr()).toMatch(/reads more fields: restarting journalctl/);
+    writeEntries(s, 300, 22, 1);
+    await waitFor('the entries after the reload', () => recorded(s).length >= 600);
+    await sleep(500);
+    expect(await stop(d)).toBe(0);
+
+    const seen = records(s);
+    expect(seen.map((r) => r.cursor)).toEqual(journalCursors({ directory: s.journal }));
+    expect(seen.slice(300).every((r) => typeof r.MESSAGE === 'string' && r.keys.includes('MESSAGE'))).toBe(true);
+  }, 60_000);
 });
