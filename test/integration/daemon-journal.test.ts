@@ -71,7 +71,10 @@ function journalCursors(s: Setup): string[] {
 
 function recorded(s: Setup): string[] {
   if (!existsSync(s.out)) return [];
-  return readFileSync(s.out, 'utf8').split('\n').filter(Boolean).map((l) => l.split('\t')[0]!);
+  const lines = readFileSync(s.out, 'utf8').split('\n');
+  // the last line may be half written while the daemon appends it: it counts once it ends
+  lines.pop();
+  return lines.filter(Boolean).map((l) => l.split('\t')[0]!);
 }
 
 function checkpointCursors(s: Setup): string[] {

@@ -113,7 +113,10 @@ function journalCursors(where: { directory?: string; files?: string[] }): string
 
 function records(s: Setup): Rec[] {
   if (!existsSync(s.out)) return [];
-  return readFileSync(s.out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
+  const lines = readFileSync(s.out, 'utf8').split('\n');
+  // the last line may be half written while the daemon appends it: it counts once it ends
+  lines.pop();
+  return lines.filter(Boolean).map((l) => JSON.parse(l) as Rec);
 }
 
 const recorded = (s: Setup): string[] => records(s).map((r) => r.cursor);
