@@ -213,35 +213,54 @@ async function main(): Promise<void> {
   }
 }
 
+/** An empty directory `name` in .bench/. */
+function freshDir(name: string): string {
+  const dir = path.join(work, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Runs `body` with a fresh network namespace (never the host's firewall), deleted afterwards. */
+function inNetns<T>(tag: string, body: (inNs: string[]) => T): T {
+  const ns = `peruse-bench-${tag}-${process.pid}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    return body(['ip', 'netns', 'exec', ns]);
+  } finally {
+    spawnSync('ip', ['netns', 'delete', ns]);
+  }
+}
+
+const SSH_BAN_TABLES = 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; }; }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; }; }\n';
+
+/** bench-config.json with `overrides` and its storage in `dir`, written there; returns its path. */
+function benchConfigIn(dir: string, overrides: Record<string, unknown>): string {
+  const config = { ...(JSON.parse(readFileSync(benchConfig, 'utf8')) as Record<string, unknown>), storage: path.join(dir, 'storage'), ...overrides };
+  const file = path.join(dir, 'peruse.json');
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
 /**
  * The attack corpus of the bans test (20 000 entries, 8 000 attackers in 15 minutes) replayed for
  * real through bench-config.json, nft in a fresh network namespace: how fast bans reach the kernel.
  */
 function attackBanRate(): { seconds: number; bans: number; commands: number } {
-  const ns = `peruse-bench-attack-${process.pid}`;
-  const dir = path.join(work, 'attack-bans');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  const dir = freshDir('attack-bans');
   execFileSync('node', [generator, '--entries', '20000', '--hours', '0.25', '--attackers', '8000', '--seed', '1', '--format', 'json', '--out', path.join(dir, 'corpus.jsonl'), '--truth', path.join(dir, 'truth.json')]);
-  execFileSync('ip', ['netns', 'add', ns]);
-  try {
-    const inNs = ['ip', 'netns', 'exec', ns];
-    execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', '-f', '-'], { input: 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; }; }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; }; }\n' });
-    const config = JSON.parse(readFileSync(benchConfig, 'utf8')) as Record<string, unknown>;
+  return inNetns('attack', (inNs) => {
+    execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', '-f', '-'], { input: SSH_BAN_TABLES });
     // counts the commands, then runs the real nft in the namespace
-    config.nftBan = { nft: ['sh', '-c', 'echo >> commands.log; exec "$0" "$@"', ...inNs, 'nft'] };
-    config.storage = path.join(dir, 'storage');
-    writeFileSync(path.join(dir, 'peruse.json'), JSON.stringify(config));
-    const elapsed = seconds(['node', peruse, 'replay', '--config', path.join(dir, 'peruse.json'), '--input', path.join(dir, 'corpus.jsonl')], { cwd: dir });
+    const config = benchConfigIn(dir, { nftBan: { nft: ['sh', '-c', 'echo >> commands.log; exec "$0" "$@"', ...inNs, 'nft'] } });
+    const elapsed = seconds(['node', peruse, 'replay', '--config', config, '--input', path.join(dir, 'corpus.jsonl')], { cwd: dir });
     const expected = (JSON.parse(readFileSync(path.join(dir, 'truth.json'), 'utf8')) as { expectedBans: string[] }).expectedBans.length;
     const listed = execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', 'list', 'ruleset'], { encoding: 'utf8', maxBuffer: 1 << 28 });
     const bans = (listed.match(/ expires /g) ?? []).length;
     if (bans !== expected) throw new Error(`${bans} elements in the sets, truth expects ${expected}`);
     const commands = readFileSync(path.join(dir, 'commands.log'), 'utf8').split('\n').length - 1;
     return { seconds: Number(elapsed.toFixed(2)), bans, commands };
-  } finally {
-    spawnSync('ip', ['netns', 'delete', ns]);
-  }
+  });
 }
 
 /**
@@ -250,20 +269,18 @@ function attackBanRate(): { seconds: number; bans: number; commands: number } {
  * to the last.
  */
 async function daemonFollow(dir: string, entries: number): Promise<{ seconds: number; startup: number; rate: number }> {
-  const runDir = path.join(work, 'daemon-follow');
-  rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
-  const config = JSON.parse(readFileSync(benchConfig, 'utf8')) as Record<string, unknown>;
+  const runDir = freshDir('daemon-follow');
   const port = 20000 + (process.pid % 20000);
-  config.journal = { directory: dir, since: '1970-01-01 00:00:00' };
-  config.metrics = { port, host: '127.0.0.1' };
-  config.storage = path.join(runDir, 'storage');
-  // the bench config bans and mails: no real firewall or mail here
-  config.nftBan = { nft: ['/bin/true'] };
-  config.email = { ...(config.email as object), sendmail: ['/bin/true'] };
-  writeFileSync(path.join(runDir, 'peruse.json'), JSON.stringify(config));
+  const email = (JSON.parse(readFileSync(benchConfig, 'utf8')) as { email?: object }).email;
+  const config = benchConfigIn(runDir, {
+    journal: { directory: dir, since: '1970-01-01 00:00:00' },
+    metrics: { port, host: '127.0.0.1' },
+    // the bench config bans and mails: no real firewall or mail here
+    nftBan: { nft: ['/bin/true'] },
+    email: { ...email, sendmail: ['/bin/true'] },
+  });
   const started = performance.now();
-  const child = spawn('node', [peruse, 'run', '--config', path.join(runDir, 'peruse.json')], { cwd: runDir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('node', [peruse, 'run', '--config', config], { cwd: runDir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   let first: { at: number; seen: number } | undefined;
@@ -307,19 +324,14 @@ function stateCosts(live: number): { capture: number; lookup: number; raise: num
 
 /** 20 000 stored bans restored by `peruse bans restore` into a set in a fresh network namespace. */
 function restoreSeconds(backend: 'nft' | 'ipset'): number {
-  const ns = `peruse-bench-${process.pid}`;
-  const dir = path.join(work, `restore-${backend}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  execFileSync('ip', ['netns', 'add', ns]);
-  try {
-    const inNs = ['ip', 'netns', 'exec', ns];
+  const dir = freshDir(`restore-${backend}`);
+  return inNetns(`restore-${backend}`, (inNs) => {
     const config = backend === 'nft'
       ? { actions: { A: [{ action: 'action_nftBan', args: { IP: 'ip', banSeconds: 86400, nftSetIPv4: 'ip Inet4 ssh_ban', nftSetIPv6: 'ip6 Inet6 ssh_ban' } }] }, storage: dir, nftBan: { nft: [...inNs, 'nft'] } }
       : { actions: { A: [{ action: 'action_ipsetBan', args: { IP: 'ip', banSeconds: 86400, ipSetIPv4: 'ssh_ban4', ipSetIPv6: 'ssh_ban6' } }] }, storage: dir, ipsetBan: { ipset: [...inNs, 'ipset', '-exist', '-quiet'] } };
     writeFileSync(path.join(dir, 'peruse.json'), JSON.stringify(config));
     if (backend === 'nft') {
-      execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', '-f', '-'], { input: 'table ip Inet4 {\n set ssh_ban {\n  type ipv4_addr\n  flags timeout\n }\n}\ntable ip6 Inet6 {\n set ssh_ban {\n  type ipv6_addr\n  flags timeout\n }\n}\n' });
+      execFileSync(inNs[0]!, [...inNs.slice(1), 'nft', '-f', '-'], { input: SSH_BAN_TABLES });
     } else {
       execFileSync(inNs[0]!, [...inNs.slice(1), 'ipset', 'create', 'ssh_ban4', 'hash:ip', 'family', 'inet', 'timeout', '0', 'maxelem', '100000']);
       execFileSync(inNs[0]!, [...inNs.slice(1), 'ipset', 'create', 'ssh_ban6', 'hash:ip', 'family', 'inet6', 'timeout', '0', 'maxelem', '100000']);
@@ -340,9 +352,7 @@ function restoreSeconds(backend: 'nft' | 'ipset'): number {
     const count = backend === 'nft' ? (listed.match(/"elem"/g) ?? []).length || (listed.match(/\d+\.\d+\.\d+\.\d+/g) ?? []).length : Number(/Number of entries: (\d+)/.exec(listed)?.[1] ?? 0);
     if (count < 20_000) throw new Error(`only ${count} elements restored`);
     return Number(elapsed.toFixed(3));
-  } finally {
-    spawnSync('ip', ['netns', 'delete', ns]);
-  }
+  });
 }
 
 await main();

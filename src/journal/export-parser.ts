@@ -57,6 +57,10 @@ export class ExportParser {
   constructor(private readonly decode: (bytes: Uint8Array) => string, private readonly onCorrupt?: (why: string) => void,
     private wanted?: ReadonlySet<string>) {}
 
+  private isWanted(name: string): boolean {
+    return this.wanted === undefined || this.wanted.has(name);
+  }
+
   /** A new set of fields to decode (a reloaded config), from the next field on. */
   setWanted(wanted: ReadonlySet<string> | undefined): void {
     this.wanted = wanted;
@@ -188,7 +192,7 @@ export class ExportParser {
       } else this.setField(field.name, false, chunk.utf8Slice(equals + 1, end));
     } else {
       this.binaryName = chunk.latin1Slice(start, end);
-      this.binaryWanted = this.wanted === undefined || this.wanted.has(this.binaryName);
+      this.binaryWanted = this.isWanted(this.binaryName);
       if (!this.binaryWanted) this.fields++;
       this.expect = Expect.BinaryLength;
     }
@@ -210,7 +214,7 @@ export class ExportParser {
       if (i === length) return cached;
     }
     const name = chunk.latin1Slice(start, end);
-    const field: FieldName = { bytes: Uint8Array.from(chunk.subarray(start, end)), name, numeric: NUMERIC_FIELDS.has(name), wanted: this.wanted === undefined || this.wanted.has(name) };
+    const field: FieldName = { bytes: Uint8Array.from(chunk.subarray(start, end)), name, numeric: NUMERIC_FIELDS.has(name), wanted: this.isWanted(name) };
     this.names[slot] = field;
     return field;
   }

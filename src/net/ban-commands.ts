@@ -98,13 +98,8 @@ export const ipsetBackend: BanBackend = {
   checkSet: (set) => (IPSET_NAME.test(set) ? undefined : `"${set}" is not an ipset name (up to 31 letters, digits, _ . : -)`),
   addArgs: (set, ip, seconds) => ['add', set, ip, ...(seconds === undefined ? [] : ['timeout', String(ipsetSeconds(seconds))])],
   deleteArgs: (set, ip) => ['del', set, ip],
-  // ipset takes one element per command line: several go through `restore`, one per stdin line
-  addMany: (set, elements) => (elements.length === 1
-    ? { args: ipsetBackend.addArgs(set, elements[0]!.ip, elements[0]!.seconds) }
-    : { args: ['restore'], stdin: elements.map((e) => ipsetBackend.addArgs(set, e.ip, e.seconds).join(' ')).join('\n') + '\n' }),
-  deleteMany: (set, ips) => (ips.length === 1
-    ? { args: ipsetBackend.deleteArgs(set, ips[0]!) }
-    : { args: ['restore'], stdin: ips.map((ip) => ipsetBackend.deleteArgs(set, ip).join(' ')).join('\n') + '\n' }),
+  addMany: (set, elements) => ipsetCommands(elements.map((e) => ipsetBackend.addArgs(set, e.ip, e.seconds))),
+  deleteMany: (set, ips) => ipsetCommands(ips.map((ip) => ipsetBackend.deleteArgs(set, ip))),
   restore(elements) {
     const lines = elements.map((e) => `add ${e.set} ${e.ip}${e.seconds === undefined ? '' : ` timeout ${ipsetSeconds(e.seconds)}`}`);
     // -exist: an element already in the set gets the new timeout instead of failing the restore
@@ -130,6 +125,11 @@ export function remainingSeconds(untilMicros: number, nowMicros: number, banSeco
   // and a ban is ≤ 0 only once it has really ended
   const left = Math.ceil((untilMicros - nowMicros) / 1e6);
   return banSeconds === undefined ? left : Math.min(banSeconds, left);
+}
+
+/** ipset takes one element per command: one runs as it is, several go through `restore`, a line each. */
+function ipsetCommands(commands: string[][]): BackendCommand {
+  return commands.length === 1 ? { args: commands[0]! } : { args: ['restore'], stdin: commands.map((c) => c.join(' ')).join('\n') + '\n' };
 }
 
 function nftElement(ip: string, seconds: number | undefined): string {

@@ -28,13 +28,16 @@ export interface BanService {
 }
 
 export function banService(backend: BanBackend, ctx: ModuleContext): BanService {
-  return ctx.state.part(`bans.${backend.name}`, () => ({
-    backend,
-    command: backendCommand(backend, ctx.settings.section(backend.section)),
-    queue: new BanQueue(backend, backendCommand(backend, ctx.settings.section(backend.section)), ctx.exec, ctx.log,
-      { maxBatch: batchSize(ctx.settings.section(backend.section)) }),
-    store: openBanStore(backend, ctx.settings, ctx.log, { persist: ctx.state.options.persist, nowMicros: () => ctx.clock.nowMicros() }),
-  }));
+  return ctx.state.part(`bans.${backend.name}`, () => {
+    const section = ctx.settings.section(backend.section);
+    const command = backendCommand(backend, section);
+    return {
+      backend,
+      command,
+      queue: new BanQueue(backend, command, ctx.exec, ctx.log, { maxBatch: batchSize(section) }),
+      store: openBanStore(backend, ctx.settings, ctx.log, { persist: ctx.state.options.persist, nowMicros: () => ctx.clock.nowMicros() }),
+    };
+  });
 }
 
 // a flood of garbage must not flood the log: the first ones, then one in a thousand
