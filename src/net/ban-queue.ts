@@ -66,8 +66,8 @@ export class BanQueue {
     this.retryOwner.delete(key);
     if (this.runner.immediate) {
       // dry-run: describe each ban as it comes, so the description belongs to its own entry
-      if (request.replace) void this.runOnce(this.backend.deleteMany(request.set, [request.ip]), true);
-      void this.runOnce(this.backend.addMany(request.set, [{ ip: request.ip, seconds: request.seconds }]), false);
+      if (request.replace) this.runNow(this.backend.deleteArgs(request.set, request.ip));
+      this.runNow(this.backend.addArgs(request.set, request.ip, request.seconds));
       return undefined;
     }
     this.enqueue(request.set, request.ip, request.replace, request.seconds, 0);
@@ -168,6 +168,12 @@ export class BanQueue {
       timer.unref();
       this.retryTimers.add(timer);
     }
+  }
+
+  /** An immediate runner's command: it cannot fail or wait, so nothing is awaited (millions in a replay). */
+  private runNow(args: readonly string[]): void {
+    this.commandsRun++;
+    void this.runner.run([...this.command, ...args]);
   }
 
   private async runOnce(command: BackendCommand, mayFail: boolean): Promise<boolean> {

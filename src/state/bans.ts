@@ -93,18 +93,14 @@ export class BanStore {
     this.load();
     const key = banKey(ban.set, ban.ip);
     this.bans.set(key, ban);
-    this.changed.add(key);
-    this.writeSoon();
+    this.markChanged(key);
   }
 
   remove(set: string, ip: string): boolean {
     this.load();
     const key = banKey(set, ip);
     const existed = this.bans.delete(key);
-    if (existed) {
-      this.changed.add(key);
-      this.writeSoon();
-    }
+    if (existed) this.markChanged(key);
     return existed;
   }
 
@@ -136,6 +132,13 @@ export class BanStore {
       this.options.log.error(`bans: cannot write ${file}: ${(e as Error).message}; will retry`);
       this.writeSoon();
     }
+  }
+
+  private markChanged(key: string): void {
+    // a store that never writes (dry-run, check) must not remember every key it was given
+    if (!this.options.persist || !this.options.file) return;
+    this.changed.add(key);
+    this.writeSoon();
   }
 
   private writeSoon(): void {

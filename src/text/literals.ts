@@ -49,7 +49,15 @@ export function requiredLiterals(source: string, flags: string): RequiredLiteral
       if (next === undefined) return undefined;
       i++;
       if (/[A-Za-z0-9]/.test(next)) {
-        if (next === 'k' || next === 'p' || next === 'P') return undefined; // named backrefs, properties: give up
+        // escapes with arguments (backrefs, properties, quoting, octal, code points): give up
+        if ('kpPQN0123456789u'.includes(next)) return undefined;
+        if (next === 'x') {
+          // \xHH or \x{H…}: its digits are not literal text
+          if (source[i + 1] === '{') {
+            i = source.indexOf('}', i);
+            if (i < 0) return undefined;
+          } else i += 2;
+        }
         breakRun();
       } else literal(next);
       continue;

@@ -1,11 +1,13 @@
 import RE2 from 're2';
 import { ConfigError } from '../config/errors.js';
+import { hasSurrogate, linearJsRegExp } from './linear-js.js';
 import { requiredLiterals } from './literals.js';
 
 export interface CompiledPattern {
   /** `exec` like RegExp: index 0 the whole match, then numbered groups; `.groups` for named ones. */
   exec(text: string): RegExpExecArray | null;
-  readonly engine: 're2' | 'js';
+  /** `re2`, `irregexp` (same meaning as RE2, linear fallback on) or `js` (backtracking, RE2 refused it). */
+  readonly engine: 're2' | 'irregexp' | 'js';
   readonly groupCount: number;
   readonly groupNames: readonly string[];
   /** Set when RE2 refused the pattern: why it runs on the backtracking engine. */
@@ -50,7 +52,7 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
   const { source, flags } = translatePythonPattern(pattern);
   let regex: { exec(text: string): RegExpExecArray | null };
   let probe: RegExpExecArray | null;
-  let engine: 're2' | 'js' = 're2';
+  let engine: CompiledPattern['engine'] = 're2';
   let fallbackReason: string | undefined;
   try {
     regex = new RE2(source, flags);
@@ -68,6 +70,12 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
   const groupCount = probe ? probe.length - 1 : 0;
   const groupNames = probe?.groups ? Object.keys(probe.groups) : [];
   const literals = engine === 're2' ? requiredLiterals(source, flags) : undefined;
+  const fast = engine === 're2' ? linearJsRegExp(source, flags) : undefined;
+  if (fast) {
+    const re2 = regex;
+    engine = 'irregexp';
+    regex = { exec: (text) => (hasSurrogate(text) ? re2.exec(text) : fast.exec(text)) };
+  }
   let exec = (text: string) => regex.exec(text);
   if (literals) {
     const { prefix, contains } = literals;

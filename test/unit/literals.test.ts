@@ -31,13 +31,13 @@ describe('required-literal prefilter', () => {
       ...patternsOf('/work/shared/fixtures/pyruse-full-example.json'),
       ...patternsOf('/work/shared/corpus/bench-config.json'),
       ...patternsOf(new URL('../../examples/peruse.json', import.meta.url).pathname),
-      'ab+c?d', 'a.b*c', '^\\{core\\} Login', 'x😀?y', '[]a]bc', 'q[^]]rs',
+      'ab+c?d', 'a.b*c', '^\\{core\\} Login', 'x😀?y', '[]a]bc', 'q[^]]rs', '\\x41\\.B', 'C\\x{41}D', '\\101BC',
     ];
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'peruse-literals-')), 'corpus.log');
     execFileSync('node', ['/work/shared/corpus/gen-corpus.mjs', '--entries', '3000', '--seed', '3', '--format', 'syslog', '--out', out]);
     const corpus = readFileSync(out, 'utf8');
     const messages = corpus.split('\n').map((l) => l.replace(/^\w+ +\d+ [\d:]+ \S+ [^:]+: /, ''));
-    messages.push('ab', 'abd', 'abbd', 'acd', 'xy', 'x😀y', ']bc', 'abc', 'qrs', 'q]rs', 'qxrs', '{core} Login failed');
+    messages.push('ab', 'abd', 'abbd', 'acd', 'xy', 'x😀y', ']bc', 'abc', 'qrs', 'q]rs', 'qxrs', '{core} Login failed', 'A.B', 'xA.By', 'CAD', 'ABC');
     let compared = 0;
     for (const source of patterns) {
       const { source: js, flags } = translatePythonPattern(source);

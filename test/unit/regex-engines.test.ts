@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import RE2 from 're2';
+import { describe, expect, it } from 'vitest';
+import { hasSurrogate, linearFallbackActive, toSameMeaningJsSource } from '../../src/text/linear-js.js';
+import { compilePattern, translatePythonPattern } from '../../src/text/regex.js';
+
+function patternsOf(file: string): string[] {
+  const config = JSON.parse(readFileSync(file, 'utf8')) as { actions: Record<string, { args?: { re?: string | string[] } }[]> };
+  return Object.values(config.actions).flat().flatMap((s) => (s.args?.re === undefined ? [] : Array.isArray(s.args.re) ? s.args.re : [s.args.re]));
+}
+
+// the constructs whose meaning differs between RE2 and JS, and plain ones around them
+const EDGE_PATTERNS = [
+  'a.b', '^(.*)$', 'x(.)y', '(?s)a.b', '\\s+(\\S+)\\s', '[\\s,]+', '[]a]+', '[^]]+', '^\\[([^]]+)\\]',
+  '(\\w+)\\b', '\\d+\\D', '[^ ]+ (?P<rest>.*)', '(?:ab|a)(b?)', 'a{2,3}?(a*)', '\\x41\\.', 'end$', '^\\Afoo\\Z',
+  'a|b|', '(a)|(b)', '[[]x', 'a\\-b', '^(a+)+$', '(x*)*y', '\\tz\\n', '(?:|a)*', '(?:(a)|b)+', '(a*)?b', '(?:ab|cd)+(e)',
+];
+
+const SUBJECTS = [
+  '', 'a\nb', 'a\rb', 'a\u2028b', 'a\u2029b', 'axb', 'a b', 'x\u00a0y', 'x\u000by', 'x\ty\nz', 'tab\tz\n',
+  ' one\u00a0two three ', ' one\vtwo three ', ']]a]', 'q]rs', '[abc] rest', '[a]b] c', 'x😀y', '😀😀', 'caf\u00e9 naïve',
+  'ab', 'abb', 'aab', 'aaa', 'x y', 'aa', 'abcde', 'cdabe', 'b', 'A.', 'foo', 'end', 'end\n', 'xxxxy', 'word, word', 'a-b', '[x', 'é\u0301',
+];
+
+describe('regex engines: irregexp only where it means what RE2 means', () => {
+  it('the linear-time fallback of V8 is switched on in this process', () => {
+    expect(linearFallbackActive()).toBe(true);
+  });
+
+  it('every config pattern and every edge construct finds exactly what RE2 finds, groups included', () => {
+    const patterns = [
+      ...patternsOf('/work/shared/fixtures/pyruse-full-example.json'),
+      ...patternsOf('/work/shared/corpus/bench-config.json'),
+      ...EDGE_PATTERNS,
+    ];
+    const subjects = [...SUBJECTS, ...readFileSync(new URL('../../examples/samples.jsonl', import.meta.url), 'utf8')
+      .split('\n').filter(Boolean).map((l) => String((JSON.parse(l) as { MESSAGE?: unknown }).MESSAGE ?? ''))];
+    let onIrregexp = 0;
+    for (const pattern of patterns) {
+      const { source, flags } = translatePythonPattern(pattern);
+      let re2: RE2;
+      try { re2 = new RE2(source, flags); } catch { continue; } // RE2-refused patterns are not RE2's to compare
+      const compiled = compilePattern(pattern);
+      if (compiled.engine === 'irregexp') onIrregexp++;
+      for (const subject of subjects) {
+        const got = compiled.exec(subject);
+        const want = re2.exec(subject);
+        expect(got?.slice(), `${pattern} on ${JSON.stringify(subject)}`).toEqual(want?.slice());
+        expect(got?.index, `${pattern} on ${JSON.stringify(subject)}`).toEqual(want?.index);
+        expect({ ...got?.groups }, `${pattern} on ${JSON.stringify(subject)}`).toEqual({ ...want?.groups });
+      }
+    }
+    expect(onIrregexp).toBeGreaterThan(60);
+  });
+
+  it('when a line makes a pattern backtrack without end, the linear engine takes over and it returns', () => {
+    for (const pattern of ['(?:x+x+)+y', '^(?:a+)+$', '^(?:\\w+\\s?)+$']) {
+      const compiled = compilePattern(pattern);
+      expect(compiled.engine).toBe('irregexp');
+      // 2^60 backtracking steps without the fallback: this test would never end
+      expect(compiled.exec(`${'a'.repeat(30)}${'x'.repeat(30)}!`)).toBeNull();
+    }
+  });
+
+  it('constructs that could mean something else stay on RE2', () => {
+    for (const pattern of ['(?i)failed', '(?m)^x$', '\\p{L}+', '\\Qa.b\\E', '[[:alpha:]]+', 'a\\z', '\\x{41}', '[\\S]x', 'x😀', '.{19} rest']) {
+      expect(compilePattern(pattern).engine, pattern).toBe('re2');
+    }
+  });
+
+  it('RE2 spellings are rewritten where JS reads them otherwise', () => {
+    expect(toSameMeaningJsSource('[]a]', '')).toBe('[\\]a]');
+    expect(toSameMeaningJsSource('[^]a]', '')).toBe('[^\\]a]');
+    expect(toSameMeaningJsSource('a.b', '')).toBe('a[^\\n]b');
+    expect(toSameMeaningJsSource('a.b', 's')).toBe('a[^]b');
+    expect(toSameMeaningJsSource('\\s\\S[\\s,]', '')).toBe('[\\t\\n\\f\\r ][^\\t\\n\\f\\r ][\\t\\n\\f\\r ,]');
+    expect(toSameMeaningJsSource('(?P<ip>x)', '')).toBe('(?<ip>x)');
+  });
+
+  it('text holding astral characters is matched by RE2, which counts them as one character', () => {
+    expect(hasSurrogate('x😀y')).toBe(true);
+    expect(hasSurrogate('café')).toBe(false);
+    expect(compilePattern('^x(.)y$').exec('x😀y')?.[1]).toBe('😀');
+  });
+});
+
+describe('repeated groups', () => {
+  it('a repeated group that can match nothing, or holds a capture, stays on RE2', () => {
+    for (const pattern of ['(x*)*y', '(?:|a)*', '(?:(a)|b)+', '(a)?b', '(?:a*)+b', '(?:\\b)+x', '(a|)+', '(?:x(y))*']) {
+      expect(compilePattern(pattern).engine, pattern).toBe('re2');
+    }
+  });
+  it('repeated groups that always consume and capture nothing run on irregexp', () => {
+    for (const pattern of ['(?:\\([^)]*\\) )?\\[(?P<ip>[^]]+)\\]', '(?:ab|cd)+(e)', '(?:a{2})*', '([^ ]+) (?:x|y)?z']) {
+      expect(compilePattern(pattern).engine, pattern).toBe('irregexp');
+    }
+  });
+});
