@@ -61,9 +61,8 @@ export class BanQueue {
 
   /** Queues a ban; returns a Promise only when the caller should wait for room. */
   submit(request: BanRequest): Promise<void> | undefined {
-    const key = `${request.set} ${request.ip}`;
     // a newer ban of the address supersedes its pending retry
-    this.retryOwner.delete(key);
+    if (this.retryOwner.size > 0) this.retryOwner.delete(`${request.set} ${request.ip}`);
     if (this.runner.immediate) {
       // dry-run: describe each ban as it comes, so the description belongs to its own entry
       if (request.replace) this.runNow(this.backend.deleteArgs(request.set, request.ip));

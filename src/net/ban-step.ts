@@ -76,11 +76,10 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
     // a backlog replayed after downtime must not re-ban offenders whose ban is already over
     if (seconds !== undefined && seconds <= 0) return;
 
-    // Pyruse compat: re-banning first deletes, so the new timeout replaces the old one
-    const replace = store.live(set, target, now) !== undefined;
     // recorded before the command runs: even if it fails, `bans restore` applies it
-    store.put({ set, ip: target, until, reason: ctx.label });
-    return queue.submit({ set, ip: target, seconds, replace });
+    const stillBanned = store.put({ set, ip: target, until, reason: ctx.label }, now);
+    // Pyruse compat: re-banning first deletes, so the new timeout replaces the old one
+    return queue.submit({ set, ip: target, seconds, replace: stillBanned !== undefined });
   };
 
   return {

@@ -89,11 +89,14 @@ export class BanStore {
     return ban && (ban.until === 0 || ban.until > nowMicros) ? ban : undefined;
   }
 
-  put(ban: BanRecord): void {
+  /** Records `ban`; returns the ban it replaces if that one still held at `nowMicros` (one lookup: the hot path of every ban). */
+  put(ban: BanRecord, nowMicros = 0): BanRecord | undefined {
     this.load();
     const key = banKey(ban.set, ban.ip);
+    const previous = this.bans.get(key);
     this.bans.set(key, ban);
     this.markChanged(key);
+    return previous && (previous.until === 0 || previous.until > nowMicros) ? previous : undefined;
   }
 
   remove(set: string, ip: string): boolean {
