@@ -6,6 +6,7 @@ export const DEFAULT_COUNTER_KEYS = 100_000;
 
 /** One key of one counter. Times are event times in µs. */
 interface KeyCount {
+  readonly key: string;
   /** Expiry of each raise that has a keepSeconds, ascending. */
   ticks: number[];
   /** Raises without keepSeconds: remembered until a reset. */
@@ -14,47 +15,52 @@ interface KeyCount {
   graceUntil: number;
   /** Sequence number of the last touch: finds this key's live entry in the eviction order. */
   touched: number;
+  /** Deleted from the counter: the queues' references to it are stale. */
+  gone: boolean;
 }
 
 /**
  * Keys in least-recently-touched order, as (sequence, key) pairs appended at each touch; older
  * pairs of a key are stale and skipped. (A JS Map cannot serve: evicting its first key again and
- * again walks over the holes left by the previous deletions, O(n) each time.)
+ * again walks over the holes left by the previous deletions, O(n) each time.) The pairs hold the
+ * key's record itself, so telling a stale pair needs no lookup in a map of a million keys.
  */
 class TouchOrder {
   private seqs: number[] = [];
-  private keys: string[] = [];
+  private counts: KeyCount[] = [];
   private head = 0;
   private sequence = 0;
 
-  touch(key: string): number {
+  touch(count: KeyCount): number {
     this.seqs.push(++this.sequence);
-    this.keys.push(key);
+    this.counts.push(count);
     return this.sequence;
   }
 
-  /** The least recently touched live key (removed from the order), per `isLive`. */
-  shift(isLive: (key: string, seq: number) => boolean): string | undefined {
-    while (this.head < this.keys.length) {
-      const key = this.keys[this.head]!, seq = this.seqs[this.head]!;
+  /** The least recently touched live key (removed from the order). */
+  shift(): KeyCount | undefined {
+    while (this.head < this.counts.length) {
+      const count = this.counts[this.head]!, seq = this.seqs[this.head]!;
       this.head++;
-      if (isLive(key, seq)) return key;
+      if (isCurrent(count, seq)) return count;
     }
     return undefined;
   }
 
   /** Drops consumed and stale pairs once they outnumber the live ones (amortised O(1) per touch). */
-  compact(liveCount: number, isLive: (key: string, seq: number) => boolean): void {
-    if (this.keys.length - this.head <= 4 * liveCount + 1024) return;
-    const seqs: number[] = [], keys: string[] = [];
-    for (let i = this.head; i < this.keys.length; i++) {
-      if (isLive(this.keys[i]!, this.seqs[i]!)) { seqs.push(this.seqs[i]!); keys.push(this.keys[i]!); }
+  compact(liveCount: number): void {
+    if (this.counts.length - this.head <= 4 * liveCount + 1024) return;
+    const seqs: number[] = [], counts: KeyCount[] = [];
+    for (let i = this.head; i < this.counts.length; i++) {
+      if (isCurrent(this.counts[i]!, this.seqs[i]!)) { seqs.push(this.seqs[i]!); counts.push(this.counts[i]!); }
     }
     this.seqs = seqs;
-    this.keys = keys;
+    this.counts = counts;
     this.head = 0;
   }
 }
+
+const isCurrent = (count: KeyCount, seq: number): boolean => !count.gone && count.touched === seq;
 
 type SavedKey = [key: string, ticks: number[], forever: number, graceUntil: number];
 
@@ -66,16 +72,15 @@ type SavedKey = [key: string, ticks: number[], forever: number, graceUntil: numb
  */
 export class Counter {
   private readonly keys = new Map<string, KeyCount>();
-  private readonly queues = new Map<number, ExpiryQueue>();
+  private readonly queues = new Map<number, ExpiryQueue<KeyCount>>();
+  private queueList: ExpiryQueue<KeyCount>[] = [];
   private readonly order = new TouchOrder();
   private now = 0;
-  private readonly isLive = (key: string, seq: number): boolean => this.keys.get(key)?.touched === seq;
   /** Bound once: popping expiries must not allocate a closure per entry. */
-  private readonly reclaim = (key: string): void => {
-    const count = this.keys.get(key);
-    if (count === undefined) return;
+  private readonly reclaim = (count: KeyCount): void => {
+    if (count.gone) return;
     dropExpiredTicks(count, this.now);
-    if (count.ticks.length === 0 && count.forever === 0 && count.graceUntil <= this.now) this.keys.delete(key);
+    if (count.ticks.length === 0 && count.forever === 0 && count.graceUntil <= this.now) this.delete(count);
   };
 
   constructor(private readonly maxKeys: () => number) {}
@@ -94,7 +99,7 @@ export class Counter {
     else {
       const deadline = nowMicros + keepMicros;
       insertSorted(count.ticks, deadline);
-      this.queue(keepMicros).push(deadline, key);
+      this.queue(keepMicros).push(deadline, count);
     }
     return count.ticks.length + count.forever;
   }
@@ -103,14 +108,15 @@ export class Counter {
   reset(key: string, nowMicros: number, graceMicros: number | undefined): 0 {
     this.expire(nowMicros);
     if (graceMicros === undefined || graceMicros <= 0) {
-      this.keys.delete(key);
+      const count = this.keys.get(key);
+      if (count !== undefined) this.delete(count);
       return 0;
     }
     const count = this.touch(key);
     count.ticks.length = 0;
     count.forever = 0;
     count.graceUntil = nowMicros + graceMicros;
-    this.queue(graceMicros).push(count.graceUntil, key);
+    this.queue(graceMicros).push(count.graceUntil, count);
     return 0;
   }
 
@@ -130,49 +136,58 @@ export class Counter {
   }
 
   restore(saved: SavedKey[], nowMicros: number): void {
-    const deadlines: [number, string][] = [];
+    const deadlines: [number, KeyCount][] = [];
     for (const [key, ticks, forever, graceUntil] of saved) {
       const live = ticks.filter((t) => t > nowMicros).sort((a, b) => a - b);
       const grace = graceUntil > nowMicros ? graceUntil : 0;
       if (live.length === 0 && forever === 0 && grace === 0) continue;
       if (this.keys.size >= this.maxKeys()) break;
-      this.keys.set(key, { ticks: live, forever, graceUntil: grace, touched: this.order.touch(key) });
-      for (const t of live) deadlines.push([t, key]);
-      if (grace) deadlines.push([grace, key]);
+      const count: KeyCount = { key, ticks: live, forever, graceUntil: grace, touched: 0, gone: false };
+      count.touched = this.order.touch(count);
+      this.keys.set(key, count);
+      for (const t of live) deadlines.push([t, count]);
+      if (grace) deadlines.push([grace, count]);
     }
     // restored expiries have mixed durations: one sorted queue of their own
     deadlines.sort((a, b) => a[0] - b[0]);
     const queue = this.queue(-1);
-    for (const [deadline, key] of deadlines) queue.push(deadline, key);
+    for (const [deadline, count] of deadlines) queue.push(deadline, count);
   }
 
   private touch(key: string): KeyCount {
     let count = this.keys.get(key);
     if (count === undefined) {
       if (this.keys.size >= this.maxKeys()) this.evictStalest();
-      count = { ticks: [], forever: 0, graceUntil: 0, touched: 0 };
+      count = { key, ticks: [], forever: 0, graceUntil: 0, touched: 0, gone: false };
       this.keys.set(key, count);
     }
-    count.touched = this.order.touch(key);
-    this.order.compact(this.keys.size, this.isLive);
+    count.touched = this.order.touch(count);
+    this.order.compact(this.keys.size);
     return count;
   }
 
+  private delete(count: KeyCount): void {
+    count.gone = true;
+    this.keys.delete(count.key);
+  }
+
   private evictStalest(): void {
-    const key = this.order.shift(this.isLive);
-    if (key !== undefined) this.keys.delete(key);
+    const count = this.order.shift();
+    if (count !== undefined) this.delete(count);
   }
 
   private expire(nowMicros: number): void {
     if (nowMicros > this.now) this.now = nowMicros;
-    for (const queue of this.queues.values()) queue.popDue(this.now, this.reclaim);
+    const queues = this.queueList;
+    for (let i = 0; i < queues.length; i++) queues[i]!.popDue(this.now, this.reclaim);
   }
 
-  private queue(durationMicros: number): ExpiryQueue {
+  private queue(durationMicros: number): ExpiryQueue<KeyCount> {
     let queue = this.queues.get(durationMicros);
     if (queue === undefined) {
-      queue = new ExpiryQueue();
+      queue = new ExpiryQueue<KeyCount>();
       this.queues.set(durationMicros, queue);
+      this.queueList = [...this.queues.values()];
     }
     return queue;
   }
