@@ -26,27 +26,38 @@ export async function main(argv: string[]): Promise<number> {
     if (values.help) { process.stdout.write(HELP + '\n'); return 0; }
     const log = createLogger({ debug: values.debug === true });
     const daemon = new Daemon(configPath(values.config), log);
-    if (!(await daemon.start())) return EXIT_CONFIG;
-
-    return new Promise<number>((resolve) => {
-      let stopping = false;
-      const stop = (signal: NodeJS.Signals) => {
-        if (stopping) return;
-        stopping = true;
-        log.notice(`${signal}: stopping`);
-        // whatever hangs (a firewall command, an SMTP server), the process is gone in 5 s
-        setTimeout(() => { log.error('shutdown took too long: exiting now'); process.exit(0); }, HARD_EXIT_MS).unref();
-        daemon.shutdown(SHUTDOWN_GRACE_MS).then(
-          () => { process.off('SIGHUP', hup); resolve(0); },
-          (error: Error) => { log.error(`shutdown: ${error.message}`); resolve(1); },
-        );
-      };
-      const hup = () => {
-        if (!stopping) daemon.reload().catch((error: Error) => log.error(`reload failed: ${error.message}`));
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      process.on('SIGHUP', hup);
-    });
+    // signals are taken from the start: one that arrives while journalctl is being started (a
+    // `systemctl reload` right after start) must not kill the daemon by its default action
+    let started = false, stopping = false, reloadAfterStart = false;
+    let stoppedBeforeStart: NodeJS.Signals | undefined;
+    let finish: (code: number) => void = () => {};
+    const stopped = new Promise<number>((resolve) => { finish = resolve; });
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      if (!started) { stoppedBeforeStart = signal; return; }
+      log.notice(`${signal}: stopping`);
+      // whatever hangs (a firewall command, an SMTP server), the process is gone in 5 s
+      setTimeout(() => { log.error('shutdown took too long: exiting now'); process.exit(0); }, HARD_EXIT_MS).unref();
+      daemon.shutdown(SHUTDOWN_GRACE_MS).then(
+        () => { process.off('SIGHUP', hup); finish(0); },
+        (error: Error) => { log.error(`shutdown: ${error.message}`); finish(1); },
+      );
+    };
+    const hup = () => {
+      if (!started) { reloadAfterStart = true; return; }
+      if (!stopping) daemon.reload().catch((error: Error) => log.error(`reload failed: ${error.message}`));
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    process.on('SIGHUP', hup);
+    if (!(await daemon.start())) {
+      process.off('SIGTERM', stop).off('SIGINT', stop).off('SIGHUP', hup);
+      return EXIT_CONFIG;
+    }
+    started = true;
+    if (stoppedBeforeStart) { stopping = false; stop(stoppedBeforeStart); }
+    else if (reloadAfterStart) hup();
+    return stopped;
   });
 }

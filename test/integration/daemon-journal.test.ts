@@ -240,6 +240,28 @@ describe('peruse run on real journal files', () => {
     expect(checkpointCursors(s)).toHaveLength(800);
   });
 
+  it('a SIGHUP or SIGTERM that arrives while journalctl is being started is honoured once running, not fatal', async () => {
+    for (const signal of ['SIGHUP', 'SIGTERM'] as const) {
+      const s = setup();
+      // a journalctl that takes a second to answer keeps the daemon inside its start-up
+      const slow = path.join(s.dir, 'journalctl-slow');
+      writeFileSync(slow, '#!/bin/sh\nsleep 1\nexec journalctl "$@"\n', { mode: 0o755 });
+      writeConfig(s, { journal: { directory: s.journal, journalctl: slow } });
+      const d = startDaemon(s);
+      await waitFor('the slow journalctl', () => journalctlOf(d.child.pid).length === 1);
+      d.child.kill(signal);
+      if (signal === 'SIGHUP') {
+        await waitFor('the reload after start', () => /reloaded/.test(d.stderr()));
+        writeEntries(s, 200, 11, 0);
+        await waitFor('entries after the reload', () => recorded(s).length >= 200);
+        expect((await stop(d)).code).toBe(0);
+      } else {
+        expect(await d.exited).toBe(0);
+        expect(d.stderr()).toMatch(/SIGTERM: stopping/);
+      }
+    }
+  });
+
   it('serves Prometheus metrics on loopback: entries, per-step hits, journal lag', async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const s = setup({ metrics: { port } });
