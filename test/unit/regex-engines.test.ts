@@ -96,3 +96,47 @@ describe('repeated groups', () => {
     }
   });
 });
+
+describe('generated patterns', () => {
+  // a small seeded generator: the same patterns on every run, many shapes RE2 and JS could read apart
+  function rng(seed: number): () => number {
+    let s = seed >>> 0;
+    return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+  }
+  const ATOMS = ['a', 'b', ' ', '.', '\\s', '\\S', '\\d', '\\w', '[ab]', '[^a]', '[]a]', '[^]b]', '[\\s1]', 'é', '\\.', '^', '$', '\\b'];
+  const QUANTIFIERS = ['', '', '', '*', '+', '?', '*?', '+?', '{1,2}', '{2}'];
+  function pattern(next: () => number, depth: number): string {
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+    let out = '';
+    const length = 1 + Math.floor(next() * 4);
+    for (let i = 0; i < length; i++) {
+      const roll = next();
+      let atom: string;
+      if (depth < 2 && roll < 0.2) atom = `(${pattern(next, depth + 1)})`;
+      else if (depth < 2 && roll < 0.35) atom = `(?:${pattern(next, depth + 1)}|${pattern(next, depth + 1)})`;
+      else atom = pick(ATOMS);
+      const quantifier = atom === '^' || atom === '$' || atom === '\\b' ? '' : pick(QUANTIFIERS);
+      out += atom + quantifier;
+    }
+    return out;
+  }
+
+  it('where irregexp is chosen, 400 generated patterns find what RE2 finds on 60 generated lines', () => {
+    const next = rng(7);
+    const alphabet = ['a', 'b', ' ', '1', 'é', '\n', '\r', '\t', ']', '.', '\u00a0', '\u2028'];
+    const subjects = Array.from({ length: 60 }, () => Array.from({ length: Math.floor(next() * 12) }, () => alphabet[Math.floor(next() * alphabet.length)]!).join(''));
+    let compared = 0;
+    for (let n = 0; n < 400; n++) {
+      const source = pattern(next, 0);
+      let re2: RE2;
+      try { re2 = new RE2(source); } catch { continue; }
+      const compiled = compilePattern(source);
+      if (compiled.engine !== 'irregexp') continue;
+      for (const subject of subjects) {
+        expect(compiled.exec(subject)?.slice(), `${source} on ${JSON.stringify(subject)}`).toEqual(re2.exec(subject)?.slice());
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(10_000);
+  });
+});
