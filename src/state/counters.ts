@@ -1,3 +1,4 @@
+import { detached } from '../text/detached.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import type { Persistent } from './state.js';
 
@@ -158,8 +159,9 @@ export class Counter {
     let count = this.keys.get(key);
     if (count === undefined) {
       if (this.keys.size >= this.maxKeys()) this.evictStalest();
-      count = { key, ticks: [], forever: 0, graceUntil: 0, touched: 0, gone: false };
-      this.keys.set(key, count);
+      const kept = detached(key);
+      count = { key: kept, ticks: [], forever: 0, graceUntil: 0, touched: 0, gone: false };
+      this.keys.set(kept, count);
     }
     count.touched = this.order.touch(count);
     this.order.compact(this.keys.size);

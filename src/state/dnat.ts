@@ -1,3 +1,4 @@
+import { detached } from '../text/detached.js';
 import type { Persistent } from './state.js';
 
 /** The fields a dnatReplace can match on, in the canonical order of index keys. */
@@ -136,7 +137,8 @@ export class DnatTable implements Persistent {
       generation.buckets.push(bucket);
     }
     const mapping: Mapping = {
-      saddr: values.saddr, sport: values.sport, addr: values.addr, port: values.port, daddr: values.daddr, dport: values.dport,
+      saddr: detached(values.saddr), sport: detached(values.sport), addr: detached(values.addr), port: detached(values.port),
+      daddr: detached(values.daddr), dport: detached(values.dport),
       time: nowMicros, bits, deadline: (bucket.number + 2) * generation.spanMicros, removed: false,
     };
     bucket.mappings.push(mapping);
