@@ -3,6 +3,7 @@ import type { ActionInstance, Entry, ModuleContext } from '../modules/api.js';
 import { openBanStore } from '../state/ban-restore.js';
 import type { BanStore } from '../state/bans.js';
 import { backendCommand, remainingSeconds, type BanBackend } from './ban-commands.js';
+import { detached } from '../text/detached.js';
 import { BanQueue } from './ban-queue.js';
 import { parseIp, parseNetwork } from './ip.js';
 
@@ -77,7 +78,7 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
     if (seconds !== undefined && seconds <= 0) return;
 
     // recorded before the command runs: even if it fails, `bans restore` applies it
-    const stillBanned = store.put({ set, ip: target, until, reason: ctx.label }, now);
+    const stillBanned = store.put({ set, ip: detached(target), until, reason: ctx.label }, now);
     // Pyruse compat: re-banning first deletes, so the new timeout replaces the old one
     return queue.submit({ set, ip: target, seconds, replace: stillBanned !== undefined });
   };
