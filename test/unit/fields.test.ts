@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeByteDecoder, typeJsonEntry } from '../../src/journal/fields.js';
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { parseIp, parseNetwork } from '../../src/net/ip.js';
 
 describe('journal field typing', () => {
@@ -44,6 +44,37 @@ describe('IP parsing', () => {
       expect(parsed !== undefined, text).toBe(isIPv4(text));
       if (parsed) expect(parsed.text).toBe(text);
     }
+  });
+
+  it('accepts exactly the IPv6 texts net.isIPv6 accepts (zones aside), in the form URL parsing gives (random colon strings)', () => {
+    let seed = 7;
+    const random = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32; };
+    const group = () => {
+      const roll = random();
+      if (roll < 0.3) return '0';
+      if (roll < 0.35) return '';
+      if (roll < 0.4) return 'fFfFf'.slice(0, 1 + Math.floor(random() * 5)); // 5 digits: too long
+      if (roll < 0.43) return 'g1';
+      return Math.floor(random() * 65536).toString(16)[random() < 0.3 ? 'toUpperCase' : 'toLowerCase']();
+    };
+    let accepted = 0;
+    for (let i = 0; i < 50_000; i++) {
+      const groups = Array.from({ length: 1 + Math.floor(random() * 9) }, group);
+      if (random() < 0.5) groups.splice(Math.floor(random() * (groups.length + 1)), 0, ''); // a "::" somewhere, or a stray ":"
+      let text = groups.join(':');
+      if (random() < 0.15) text += `:${Math.floor(random() * 260)}.${Math.floor(random() * 256)}.2.${random() < 0.1 ? '04' : '4'}`;
+      if (random() < 0.02) text += '%eth0';
+      const parsed = parseIp(text);
+      const valid = isIPv6(text) && !text.includes('%');
+      expect(parsed !== undefined, text).toBe(valid || isIPv4(text));
+      if (!parsed || !valid) continue;
+      accepted++;
+      const canonical = new URL(`http://[${text}]`).hostname.slice(1, -1);
+      const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+      const v4 = mapped ? parseInt(mapped[1]!, 16) * 65536 + parseInt(mapped[2]!, 16) : undefined;
+      expect(parsed.text, text).toBe(v4 === undefined ? canonical : [v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255].join('.'));
+    }
+    expect(accepted).toBeGreaterThan(2000);
   });
 
   it('parses networks and masks the host bits', () => {
