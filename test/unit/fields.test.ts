@@ -81,5 +81,9 @@ describe('IP parsing', () => {
     expect(parseNetwork('10.1.2.3/8')?.text).toBe('10.0.0.0/8');
     expect(parseNetwork('2001:db8::1')?.prefix).toBe(128);
     expect(parseNetwork('10.0.0.0/33')).toBeUndefined();
+    expect(parseNetwork('fe80::1%eth0/64')).toBeUndefined();
+    expect(parseNetwork('010.0.0.0/8')).toBeUndefined();
+    expect(parseNetwork('2001:DB8:0:0:1::/48')?.text).toBe('2001:db8::/48');
+    expect(parseNetwork('::ffff:10.0.0.0/104')).toMatchObject({ family: 6, prefix: 104 });
   });
 });
