@@ -1,8 +1,31 @@
-import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { closest, type ConfigIssue, type ErrorCode, type PathSegment } from './errors.js';
 
-const Ajv = AjvModule.default ?? AjvModule;
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: false } as const;
+/** Made by `npm run build` next to this file (dist only); see precompile-validators.ts. */
+export const PRECOMPILED_FILE = 'validators.generated.js';
+
+/** Validators made at build time, by the JSON of their schema. */
+const precompiled = new Map<string, ValidateFunction>();
+try {
+  const generated = `./${PRECOMPILED_FILE}`;
+  const loaded = (await import(generated)) as { precompiled: [string, ValidateFunction][] };
+  for (const [schema, validate] of loaded.precompiled) precompiled.set(schema, validate);
+} catch {
+  // not built (tests run the sources): ajv compiles every schema
+}
+
+interface SchemaCompiler { compile(schema: object): ValidateFunction }
+let ajv: SchemaCompiler | undefined;
+function ajvInstance(): SchemaCompiler {
+  if (!ajv) {
+    // loaded only when a schema was not precompiled (user modules, the sources under test)
+    const Ajv = (createRequire(import.meta.url)('ajv') as { default: new (options: typeof AJV_OPTIONS) => SchemaCompiler }).default;
+    ajv = new Ajv(AJV_OPTIONS);
+  }
+  return ajv;
+}
 
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 
@@ -70,7 +93,7 @@ const compiled = new WeakMap<object, ValidateFunction>();
 export function compileSchema(schema: object): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = ajv.compile(schema);
+    validate = precompiled.get(JSON.stringify(schema)) ?? ajvInstance().compile(schema);
     compiled.set(schema, validate);
   }
   return validate;
