@@ -35,6 +35,7 @@ const row = (r: Row) => { rows.push(r); if (!values.json) process.stderr.write(`
 
 const WORKFLOW_BATCH = 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const all = (xs: number[]) => `runs: ${xs.join(', ')}`;
 /** Live DNAT mappings added for the scale measure: far more than the DNAT-heavy corpus ever holds. */
 const PREFILLED_MAPPINGS = 200_000;
 
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
     const defaultCorpus = corpus('default', []);
     const replays = [0, 1, 2].map(() => replayStats(['--input', defaultCorpus]).entriesPerSecond);
     const replayDefault = median(replays);
-    row({ name: 'core.replayJsonl', value: replayDefault, unit: 'entries/s', target: '>= 400000', ok: replayDefault >= 400_000, note: `median, runs: ${replays.join(', ')}` });
+    row({ name: 'core.replayJsonl', value: replayDefault, unit: 'entries/s', target: '>= 400000', ok: replayDefault >= 400_000, note: `median, ${all(replays)}` });
     if (!want('dnat')) {
       const workflowDefault = await workflowOnly(defaultCorpus);
       row({ name: 'core.workflowOnly', value: workflowDefault, unit: 'entries/s', target: '>= 1000000', ok: workflowDefault >= 1_000_000 });
@@ -143,8 +144,8 @@ async function main(): Promise<void> {
         heavyReplays.push(h);
         replayRatios.push(Number((h / d).toFixed(2)));
       }
-      row({ name: 'dnat.replayJsonl', value: median(heavyReplays), unit: 'entries/s', note: `median, runs: ${heavyReplays.join(', ')}` });
-      row({ name: 'dnat.ratioReplay', value: median(replayRatios), unit: 'x', note: `within a round, median; runs: ${replayRatios.join(', ')}` });
+      row({ name: 'dnat.replayJsonl', value: median(heavyReplays), unit: 'entries/s', note: `median, ${all(heavyReplays)}` });
+      row({ name: 'dnat.ratioReplay', value: median(replayRatios), unit: 'x', note: `within a round, median; ${all(replayRatios)}` });
       // this VM drifts within minutes: the corpora alternate over three rounds, each ratio is taken
       // within its round, and the medians are reported
       const rounds = { default: [] as number[], heavy: [] as number[], prefilled: [] as number[], ratio: [] as number[], prefilledRatio: [] as number[] };
@@ -156,7 +157,6 @@ async function main(): Promise<void> {
         rounds.ratio.push(Number((h / d).toFixed(2)));
         rounds.prefilledRatio.push(Number((p / h).toFixed(2)));
       }
-      const all = (xs: number[]) => `runs: ${xs.join(', ')}`;
       const workflowDefault = median(rounds.default);
       row({ name: 'core.workflowOnly', value: workflowDefault, unit: 'entries/s', target: '>= 1000000', ok: workflowDefault >= 1_000_000, note: all(rounds.default) });
       row({ name: 'dnat.workflowOnly', value: median(rounds.heavy), unit: 'entries/s', note: all(rounds.heavy) });
@@ -202,7 +202,6 @@ async function main(): Promise<void> {
       rounds.ratio.push(Number((follow.rate / (entries / journalctlSeconds)).toFixed(2)));
     }
     const journalctlRate = median(rounds.journalctl);
-    const all = (xs: number[]) => `runs: ${xs.join(', ')}`;
     row({ name: 'journal.journalctlExport', value: journalctlRate, unit: 'entries/s', note: all(rounds.journalctl) });
     const pipeRate = median(rounds.pipe);
     row({ name: 'journal.journalctlPipe', value: pipeRate, unit: 'entries/s', note: `journalctl | cat, ${all(rounds.pipe)}` });
