@@ -1,3 +1,4 @@
+import { banKey } from '../state/bans.js';
 import type { CommandRunner } from '../system/exec.js';
 import type { Logger } from '../system/log.js';
 import type { BanBackend, BackendCommand } from './ban-commands.js';
@@ -62,7 +63,7 @@ export class BanQueue {
   /** Queues a ban; returns a Promise only when the caller should wait for room. */
   submit(request: BanRequest): Promise<void> | undefined {
     // a newer ban of the address supersedes its pending retry
-    if (this.retryOwner.size > 0) this.retryOwner.delete(`${request.set} ${request.ip}`);
+    if (this.retryOwner.size > 0) this.retryOwner.delete(banKey(request.set, request.ip));
     if (this.runner.immediate) {
       // dry-run: describe each ban as it comes, so the description belongs to its own entry
       if (request.replace) this.runNow(this.backend.deleteArgs(request.set, request.ip));
@@ -137,7 +138,7 @@ export class BanQueue {
     const owner = {};
     const byDelay = new Map<number, Element[]>();
     for (const element of elements) {
-      const key = `${set} ${element.ip}`;
+      const key = banKey(set, element.ip);
       // a newer ban of the address came while this one ran: it supersedes the retry
       if (this.pending.get(set)?.adds.has(element.ip)) continue;
       const delay = this.retryDelaysMs[element.attempt];
@@ -156,7 +157,7 @@ export class BanQueue {
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);
         for (const element of group) {
-          const key = `${set} ${element.ip}`;
+          const key = banKey(set, element.ip);
           if (this.retryOwner.get(key) !== owner) continue; // superseded by a newer ban
           this.retryOwner.delete(key);
           this.enqueue(set, element.ip, false, element.seconds, element.attempt + 1);

@@ -3,9 +3,8 @@ import type { ActionInstance, Entry, ModuleContext } from '../modules/api.js';
 import { openBanStore } from '../state/ban-restore.js';
 import type { BanStore } from '../state/bans.js';
 import { backendCommand, remainingSeconds, type BanBackend } from './ban-commands.js';
-import { detached } from '../text/detached.js';
 import { BanQueue } from './ban-queue.js';
-import { parseIp, parseNetwork } from './ip.js';
+import { cachedParseIp, parseNetwork } from './ip.js';
 
 /** The args of both ban actions, with the set names under one spelling. */
 export interface BanStepArgs {
@@ -64,7 +63,8 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
 
   const ban = (entry: Entry): void | Promise<void> => {
     const raw = entry[args.field];
-    const ip = parseIp(raw);
+    // a network filter before the ban has usually parsed this same value for this entry
+    const ip = cachedParseIp(raw);
     if (!ip) { reject(raw); return; }
     const set = ip.family === 4 ? args.setV4 : args.setV6;
     const target = ip.family === 6 && args.banIPv6Prefix !== undefined && args.banIPv6Prefix < 128
@@ -78,7 +78,7 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
     if (seconds !== undefined && seconds <= 0) return;
 
     // recorded before the command runs: even if it fails, `bans restore` applies it
-    const stillBanned = store.put({ set, ip: detached(target), until, reason: ctx.label }, now);
+    const stillBanned = store.put({ set, ip: target, until, reason: ctx.label }, now);
     // Pyruse compat: re-banning first deletes, so the new timeout replaces the old one
     return queue.submit({ set, ip: target, seconds, replace: stillBanned !== undefined });
   };

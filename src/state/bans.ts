@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseIp, parseNetwork } from '../net/ip.js';
+import { detached } from '../text/detached.js';
 import type { Logger } from '../system/log.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -83,18 +84,13 @@ export class BanStore {
     return this.bans.get(banKey(set, ip));
   }
 
-  /** The ban of `set ip` if it still holds at `nowMicros`. */
-  live(set: string, ip: string, nowMicros: number): BanRecord | undefined {
-    const ban = this.get(set, ip);
-    return ban && (ban.until === 0 || ban.until > nowMicros) ? ban : undefined;
-  }
-
   /** Records `ban`; returns the ban it replaces if that one still held at `nowMicros` (one lookup: the hot path of every ban). */
   put(ban: BanRecord, nowMicros = 0): BanRecord | undefined {
     this.load();
     const key = banKey(ban.set, ban.ip);
     const previous = this.bans.get(key);
-    this.bans.set(key, ban);
+    // kept for a day maybe: a copy of the address, not a view into the log line it was cut from
+    this.bans.set(key, { ...ban, ip: detached(ban.ip) });
     this.markChanged(key);
     return previous && (previous.until === 0 || previous.until > nowMicros) ? previous : undefined;
   }

@@ -74,6 +74,7 @@ type SavedKey = [key: string, ticks: number[], forever: number, graceUntil: numb
 export class Counter {
   private readonly keys = new Map<string, KeyCount>();
   private readonly queues = new Map<number, ExpiryQueue<KeyCount>>();
+  /** The queues' values as an array: walked at every raise, where a Map iterator would allocate. */
   private queueList: ExpiryQueue<KeyCount>[] = [];
   private readonly order = new TouchOrder();
   private now = 0;
