@@ -15,6 +15,8 @@ export interface JournalSettings {
   system?: boolean;
   journalctl?: string;
   since?: string;
+  /** How journal files (directory/file) are read up to their end before journalctl follows them. */
+  reader?: 'auto' | 'journalctl';
 }
 
 /** The top-level config, typed. Unknown keys stay reachable through `section()` for user modules. */

@@ -52,7 +52,7 @@ describe('journalctl supervision', () => {
     const log = memoryLogger();
     const seen: string[] = [];
     const source = new JournalSource({
-      journal: { directory: journal, journalctl: wrapper }, start: { head: true }, decode: makeByteDecoder('iso-8859-1'), log,
+      journal: { directory: journal, journalctl: wrapper, reader: 'journalctl' }, start: { head: true }, decode: makeByteDecoder('iso-8859-1'), log,
       onEntry: (entry) => { seen.push(entry.__CURSOR as string); }, stallSeconds: 1, backoffMs: { first: 100, max: 1000 },
     });
     cleanups.push(() => source.stop());
@@ -69,7 +69,7 @@ describe('journalctl supervision', () => {
     const failing = script(dir, 'failing-journalctl', 'echo "Failed to open journal: boom" >&2; exit 1');
     const log = memoryLogger();
     const source = new JournalSource({
-      journal: { directory: journal, journalctl: failing }, start: { head: true }, decode: makeByteDecoder('iso-8859-1'), log,
+      journal: { directory: journal, journalctl: failing, reader: 'journalctl' }, start: { head: true }, decode: makeByteDecoder('iso-8859-1'), log,
       onEntry: () => {}, backoffMs: { first: 40, max: 160 },
     });
     cleanups.push(() => source.stop());
