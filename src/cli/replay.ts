@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Entry } from '../modules/api.js';
 import { makeByteDecoder, typeJsonEntry } from '../journal/fields.js';
 import { forEachExportEntry } from '../journal/export-parser.js';
+import { openNative } from '../journal/native/open.js';
 import { blockBuffered } from '../journal/source.js';
 import { fileOrStdin, forEachLine } from '../journal/lines.js';
 import { createLogger } from '../system/log.js';
@@ -62,16 +63,15 @@ export async function main(argv: string[]): Promise<number> {
     const processEntry = createProcessor(program, log);
     for (const instance of program.instances) await instance.start?.();
 
-    let input: Readable;
     let child: ReturnType<typeof spawn> | undefined;
-    if (values.input !== undefined) input = fileOrStdin(values.input);
-    else {
+    const spawnJournalctl = (afterCursor: string | undefined): Readable => {
       const where = values['journal-dir'] !== undefined ? ['--directory', values['journal-dir']] : values['journal-file']!.flatMap((f) => ['--file', f]);
       const journalctl = opened.settings.journal.journalctl ?? 'journalctl';
-      const [command, argv] = blockBuffered(journalctl, ['-o', 'export', '--merge', '--no-pager', ...where]);
+      const after = afterCursor === undefined ? [] : [`--after-cursor=${afterCursor}`];
+      const [command, argv] = blockBuffered(journalctl, ['-o', 'export', '--merge', '--no-pager', ...after, ...where]);
       child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-      input = child.stdout!;
-    }
+      return child.stdout!;
+    };
 
     const started = performance.now();
     let entries = 0, malformed = 0;
@@ -107,12 +107,44 @@ export async function main(argv: string[]): Promise<number> {
     };
     // only the fields some step reads are decoded from the journal (--trace prints the fields the
     // steps changed, so it needs no other)
-    if (child) await forEachExportEntry(input, decode, handleEntry, fieldsRead(program));
-    else await forEachLine(input, handleLine);
+    if (values.input !== undefined) await forEachLine(fileOrStdin(values.input), handleLine);
+    else {
+      const wanted = fieldsRead(program);
+      const where = { directory: values['journal-dir'], file: values['journal-file'], reader: opened.settings.journal.reader };
+      // in-process up to the end of the files; journalctl reads on after the last entry if the reader gives up
+      const native = openNative(where, { head: true }, { decode, wanted });
+      let read = 0;
+      let lastCursor: string | undefined;
+      let complete = false;
+      if (typeof native === 'string') log.debug(`journal files read by journalctl: ${native}`);
+      else {
+        try {
+          for (;;) {
+            let entry: Entry | undefined;
+            try {
+              entry = native.next();
+            } catch (e) {
+              log.warn(`reading the journal files in-process stopped (${(e as Error).message}): journalctl reads on after the last entry`);
+              break;
+            }
+            if (entry === undefined) { complete = true; break; }
+            const pending = handleEntry(entry, ++read);
+            if (pending !== undefined) await pending;
+            lastCursor = entry.__CURSOR as string | undefined;
+          }
+        } finally {
+          native.close();
+        }
+      }
+      if (!complete && (read === 0 || lastCursor !== undefined)) {
+        await forEachExportEntry(spawnJournalctl(lastCursor), decode, (entry, ordinal) => handleEntry(entry, read + ordinal), wanted);
+      }
+    }
     const seconds = (performance.now() - started) / 1000;
     for (const instance of program.instances) await instance.stop?.();
     flushOut();
-    if (child && child.exitCode === null) child.kill();
+    const journalctl = child as ReturnType<typeof spawn> | undefined;
+    if (journalctl && journalctl.exitCode === null) journalctl.kill();
     if (values.stats) {
       process.stderr.write(JSON.stringify({ entries, malformed, seconds: Number(seconds.toFixed(3)), entriesPerSecond: Math.round(entries / Math.max(seconds, 1e-9)), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), steps: stepStats(program) }) + '\n');
     }
