@@ -10,6 +10,8 @@ import { makeServices, EntryClock } from '../src/cli/services.js';
 import { openConfig } from '../src/cli/setup.js';
 import { makeByteDecoder, typeJsonEntry } from '../src/journal/fields.js';
 import { forEachLine } from '../src/journal/lines.js';
+import { journalFilesOf, NativeJournal } from '../src/journal/native/reader.js';
+import { fieldsRead } from '../src/workflow/program.js';
 import type { Entry } from '../src/modules/api.js';
 import { createLogger } from '../src/system/log.js';
 import { createProcessor } from '../src/workflow/run.js';
@@ -115,6 +117,20 @@ function journalDir(file: string): string {
   return dir;
 }
 
+/** Seconds for the in-process reader alone to hand out every entry of the directory, decoding what the bench config reads. */
+async function nativeReadSeconds(dir: string): Promise<{ seconds: number; entries: number }> {
+  const services = makeServices({ log: createLogger({ quiet: true }), clock: new EntryClock(), dryRun: true, persist: false, onEffect: () => {} });
+  const opened = await openConfig(benchConfig, services);
+  if (!opened.program) throw new Error('bench config does not build');
+  const started = performance.now();
+  const journal = NativeJournal.open(journalFilesOf({ directory: dir }), { decode: makeByteDecoder(opened.settings.encoding), wanted: fieldsRead(opened.program) });
+  journal.seekHead();
+  let entries = 0;
+  while (journal.next() !== undefined) entries++;
+  journal.close();
+  return { seconds: (performance.now() - started) / 1000, entries };
+}
+
 function seconds(command: string[], options: { cwd?: string } = {}): number {
   const started = performance.now();
   const result = spawnSync(command[0]!, command.slice(1), { ...options, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 30 });
@@ -184,12 +200,17 @@ async function main(): Promise<void> {
     const dir = journalDir(exportFile);
     // this VM's speed drifts by ±20 % within minutes: the three measures alternate, three rounds,
     // and each figure is the median of its round
-    const rounds = { journalctl: [] as number[], pipe: [] as number[], replay: [] as number[], startToEnd: [] as number[], follow: [] as number[], startup: [] as number[], ratio: [] as number[] };
+    const rounds = { journalctl: [] as number[], pipe: [] as number[], replay: [] as number[], startToEnd: [] as number[], follow: [] as number[], startup: [] as number[], ratio: [] as number[],
+      native: [] as number[], nativeRatio: [] as number[], followJournalctl: [] as number[], ratioJournalctl: [] as number[] };
     const entries = Number(execFileSync('sh', ['-c', `journalctl --directory "${dir}" --header | awk '/^Entry objects:/ {n += $3} END {print n}'`], { encoding: 'utf8' }).trim());
     for (let round = 0; round < 3; round++) {
       // journalctl alone, then peruse right after it: the pair sees the same VM speed
       const journalctlSeconds = seconds(['sh', '-c', `journalctl -o export --merge --directory "${dir}" > /dev/null`]);
       const follow = await daemonFollow(dir, entries);
+      const native = await nativeReadSeconds(dir);
+      if (native.entries !== entries) throw new Error(`the in-process reader gave ${native.entries} entries, journalctl --header counts ${entries}`);
+      // the same daemon with journalctl reading the backlog too (journal.reader "journalctl")
+      const followJournalctl = await daemonFollow(dir, entries, 'journalctl');
       // what writing into a pipe (instead of /dev/null) costs journalctl itself: the ceiling of any reader
       const pipeSeconds = seconds(['sh', '-c', `journalctl -o export --merge --directory "${dir}" | cat > /dev/null`]);
       const replay = replayStats(['--journal-dir', dir]);
@@ -200,6 +221,10 @@ async function main(): Promise<void> {
       rounds.follow.push(follow.rate);
       rounds.startup.push(follow.startup);
       rounds.ratio.push(Number((follow.rate / (entries / journalctlSeconds)).toFixed(2)));
+      rounds.native.push(Math.round(entries / native.seconds));
+      rounds.nativeRatio.push(Number((journalctlSeconds / native.seconds).toFixed(2)));
+      rounds.followJournalctl.push(followJournalctl.rate);
+      rounds.ratioJournalctl.push(Number((followJournalctl.rate / (entries / journalctlSeconds)).toFixed(2)));
     }
     const journalctlRate = median(rounds.journalctl);
     row({ name: 'journal.journalctlExport', value: journalctlRate, unit: 'entries/s', note: all(rounds.journalctl) });
@@ -213,6 +238,10 @@ async function main(): Promise<void> {
     row({ name: 'journal.daemonFollow', value: followRate, unit: 'entries/s', note: `peruse run, from its first entry to its last, ${all(rounds.follow)}` });
     const ratio = median(rounds.ratio);
     row({ name: 'journal.ratio', value: ratio, unit: 'x', target: '>= 0.9', ok: ratio >= 0.9, note: `peruse run / journalctl of the same round, median; ${all(rounds.ratio)}` });
+    row({ name: 'journal.nativeReader', value: median(rounds.native), unit: 'entries/s', note: `the in-process reader alone (bench-config fields), ${all(rounds.native)}` });
+    row({ name: 'journal.nativeRatio', value: median(rounds.nativeRatio), unit: 'x', note: `in-process reader / journalctl -o export > /dev/null, same round; ${all(rounds.nativeRatio)}` });
+    row({ name: 'journal.daemonFollowJournalctl', value: median(rounds.followJournalctl), unit: 'entries/s', note: `peruse run with journal.reader "journalctl", ${all(rounds.followJournalctl)}` });
+    row({ name: 'journal.ratioJournalctl', value: median(rounds.ratioJournalctl), unit: 'x', note: `the same / journalctl of the same round; ${all(rounds.ratioJournalctl)}` });
   }
 
   if (want('restore')) {
@@ -317,12 +346,12 @@ function attackBanRate(): { seconds: number; bans: number; commands: number } {
  * polled every 50 ms: the whole time from the spawn, and the rate from the first entries counted
  * to the last.
  */
-async function daemonFollow(dir: string, entries: number): Promise<{ seconds: number; startup: number; rate: number }> {
+async function daemonFollow(dir: string, entries: number, reader: 'auto' | 'journalctl' = 'auto'): Promise<{ seconds: number; startup: number; rate: number }> {
   const runDir = freshDir('daemon-follow');
   const port = 20000 + (process.pid % 20000);
   const email = (JSON.parse(readFileSync(benchConfig, 'utf8')) as { email?: object }).email;
   const config = benchConfigIn(runDir, {
-    journal: { directory: dir, since: '1970-01-01 00:00:00' },
+    journal: { directory: dir, since: '1970-01-01 00:00:00', reader },
     metrics: { port, host: '127.0.0.1' },
     // the bench config bans and mails: no real firewall or mail here
     nftBan: { nft: ['/bin/true'] },

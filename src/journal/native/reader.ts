@@ -211,7 +211,9 @@ export class NativeJournal {
 /** systemd 252's journal_file_compare_locations: the order of two files' candidates. */
 function compareFiles(a: JournalFile, b: JournalFile): number {
   const sameBoot = a.bootId === b.bootId;
-  if (sameBoot && a.monotonic === b.monotonic && a.realtime === b.realtime && a.xorHigh === b.xorHigh && a.xorLow === b.xorLow) return 0;
+  // identical only with the same seqnum too: a writer that wrote an entry again after rotating keeps both copies
+  if (sameBoot && a.monotonic === b.monotonic && a.realtime === b.realtime && a.xorHigh === b.xorHigh && a.xorLow === b.xorLow
+    && a.seqnumId === b.seqnumId && a.seqnum === b.seqnum) return 0;
   if (a.seqnumId === b.seqnumId && a.seqnum !== b.seqnum) return a.seqnum < b.seqnum ? -1 : 1;
   if (sameBoot && a.monotonic !== b.monotonic) return a.monotonic < b.monotonic ? -1 : 1;
   if (a.realtime !== b.realtime) return a.realtime < b.realtime ? -1 : 1;
