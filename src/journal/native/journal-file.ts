@@ -20,13 +20,15 @@ interface FieldName { name: string; wanted: boolean; numeric: boolean }
 /** A decoded data object: null when nobody reads its field (or it is `_BOOT_ID`, taken from the entry header). */
 type Field = { name: string; value: string | number } | null;
 
-const NEAR_WINDOW = 1 << 20;
+/** Per open file, allocated on first read and dropped at the file's end: many archives stay cheap. */
+const NEAR_WINDOW = 256 << 10;
 /** A forward refill starts this far before the object: an entry's new data objects were written just before it. */
 const NEAR_BACKTRACK = 64 << 10;
 const FAR_WINDOW = 16 << 10;
 const MAX_OBJECT = 768 << 20; // journald's DATA_SIZE_MAX; an object claiming more is corruption
 const MAX_CACHED_FIELDS = 100_000;
 const EQUALS = 0x3d;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * One journal file, read with positioned reads (no mmap in Node): the entries of its main entry-array
@@ -44,10 +46,10 @@ export class JournalFile {
   private readonly arrays: { offset: number; first: number; count: number }[] = [];
   private loadedArray = -1;
   private arrayItems: Buffer = Buffer.alloc(0);
-  private near: Buffer = Buffer.allocUnsafe(NEAR_WINDOW);
+  private near: Buffer = EMPTY;
   private nearStart = 0;
   private nearEnd = 0;
-  private far: Buffer = Buffer.allocUnsafe(FAR_WINDOW);
+  private far: Buffer = EMPTY;
   private farStart = 0;
   private farEnd = 0;
   /** Set by view(): the buffer holding the object asked for. */
@@ -101,6 +103,14 @@ export class JournalFile {
 
   close(): void {
     closeSync(this.fd);
+  }
+
+  /** Drops the buffers and decoded fields (the merge is done with this file); reading again reallocates them. */
+  release(): void {
+    this.near = this.far = this.arrayItems = EMPTY;
+    this.nearStart = this.nearEnd = this.farStart = this.farEnd = 0;
+    this.loadedArray = -1;
+    this.fields.clear();
   }
 
   /** A new set of wanted fields: what was decoded (or skipped) under the old one is forgotten. */
@@ -284,12 +294,13 @@ export class JournalFile {
       this.viewed = this.far;
       at = offset - this.farStart;
     } else if (offset < this.nearStart - NEAR_BACKTRACK && length <= FAR_WINDOW) {
+      if (this.far.length === 0) this.far = Buffer.allocUnsafe(FAR_WINDOW);
       this.farStart = offset;
       this.farEnd = offset + readSync(this.fd, this.far, 0, Math.min(FAR_WINDOW, this.size - offset), offset);
       this.viewed = this.far;
       at = 0;
     } else {
-      if (length + NEAR_BACKTRACK > this.near.length) this.near = Buffer.allocUnsafe(length + NEAR_BACKTRACK);
+      if (length + NEAR_BACKTRACK > this.near.length) this.near = Buffer.allocUnsafe(Math.max(NEAR_WINDOW, length + NEAR_BACKTRACK));
       const start = Math.max(0, offset - NEAR_BACKTRACK);
       this.nearStart = start;
       this.nearEnd = start + readSync(this.fd, this.near, 0, Math.min(this.near.length, this.size - start), start);

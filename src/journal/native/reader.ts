@@ -180,7 +180,11 @@ export class NativeJournal {
     if (state === FileState.Fresh) moved = file.moveTo(this.starts[i]!);
     else if (state === FileState.Chosen) moved = file.moveTo(file.index + 1);
     while (moved && this.location === Location.Discrete && this.compareWithLocation(file) <= 0) moved = file.moveTo(file.index + 1);
-    this.states[i] = moved ? FileState.Candidate : FileState.End;
+    if (moved) this.states[i] = FileState.Candidate;
+    else {
+      this.states[i] = FileState.End;
+      file.release();
+    }
     return moved;
   }
 
