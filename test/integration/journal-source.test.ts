@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -178,6 +178,35 @@ describe('journal files read in-process before journalctl follows', () => {
     expect(seen.slice(0, 1000).some((e) => 'MESSAGE' in e)).toBe(false);
     expect(seen.slice(1000).every((e) => typeof e.MESSAGE === 'string')).toBe(true);
   }, 60_000);
+
+  it('files that journal-remote is still writing are read in-process to what their header counted, then journalctl goes on: every entry once, in order', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'peruse-source-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const journal = path.join(dir, 'journal');
+    mkdirSync(journal);
+    const corpus = path.join(dir, 'corpus.export');
+    execFileSync('node', [GEN, '--entries', '150000', '--seed', '41', '--format', 'export', '--out', corpus]);
+    const writer = spawn(REMOTE, ['-o', path.join(journal, 'remote.journal'), '-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const written = new Promise<void>((resolve) => writer.on('close', () => resolve()));
+    createReadStream(corpus, { highWaterMark: 16 << 10 }).pipe(writer.stdin);
+    await waitFor('the first entries on disk', () => existsSync(path.join(journal, 'remote.journal')));
+    await new Promise((r) => setTimeout(r, 200));
+    const seen: string[] = [];
+    const { s, log } = source(journal, (entry) => { seen.push(entry.__CURSOR as string); });
+    await s.start();
+    await written;
+    expect(log.lines.some((l) => /reading 1 journal files in-process/.test(l))).toBe(true);
+    const text = execFileSync('journalctl', ['--directory', journal, '--merge', '-o', 'export', '--output-fields=__CURSOR'], { maxBuffer: 1 << 28 }).toString('latin1');
+    const cursors = [...text.matchAll(/^__CURSOR=(.*)$/gm)].map((m) => m[1]!);
+    expect(cursors).toHaveLength(150_000);
+    await waitFor('every entry', () => seen.length >= cursors.length, 60_000);
+    await s.stop();
+    const inProcess = Number(log.lines.map((l) => /(\d+) entries read in-process/.exec(l)?.[1]).find(Boolean));
+    // the writer was still going when the reader opened the file: journalctl read the rest
+    expect(inProcess).toBeGreaterThan(0);
+    expect(inProcess).toBeLessThan(150_000);
+    expect(seen).toEqual(cursors);
+  }, 120_000);
 
   it('with reader "journalctl" the files are left to journalctl', async () => {
     const { journal, cursors } = journalDir(200);
