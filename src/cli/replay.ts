@@ -5,6 +5,7 @@ import type { Entry } from '../modules/api.js';
 import { makeByteDecoder, typeJsonEntry } from '../journal/fields.js';
 import { forEachExportEntry } from '../journal/export-parser.js';
 import { openNative } from '../journal/native/open.js';
+import { CatchUp } from '../journal/native/reader.js';
 import { blockBuffered } from '../journal/source.js';
 import { fileOrStdin, forEachLine } from '../journal/lines.js';
 import { createLogger } from '../system/log.js';
@@ -118,16 +119,9 @@ export async function main(argv: string[]): Promise<number> {
       let complete = false;
       if (typeof native === 'string') log.debug(`journal files read by journalctl: ${native}`);
       else {
+        const catchUp = new CatchUp(native);
         try {
-          for (;;) {
-            let entry: Entry | undefined;
-            try {
-              entry = native.next();
-            } catch (e) {
-              log.warn(`reading the journal files in-process stopped (${(e as Error).message}): journalctl reads on after the last entry`);
-              break;
-            }
-            if (entry === undefined) { complete = true; break; }
+          for (let entry = catchUp.next(); entry !== undefined; entry = catchUp.next()) {
             const pending = handleEntry(entry, ++read);
             if (pending !== undefined) await pending;
             lastCursor = entry.__CURSOR as string | undefined;
@@ -135,6 +129,8 @@ export async function main(argv: string[]): Promise<number> {
         } finally {
           native.close();
         }
+        complete = catchUp.stopped === undefined;
+        if (!complete) log.warn(`reading the journal files in-process stopped (${catchUp.stopped}): journalctl reads on after the last entry`);
       }
       if (!complete && (read === 0 || lastCursor !== undefined)) {
         await forEachExportEntry(spawnJournalctl(lastCursor), decode, (entry, ordinal) => handleEntry(entry, read + ordinal), wanted);

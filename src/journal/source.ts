@@ -5,7 +5,7 @@ import type { Entry } from '../modules/api.js';
 import type { Logger } from '../system/log.js';
 import { ExportParser } from './export-parser.js';
 import { nativeEligible, openNative, type NativeStart } from './native/open.js';
-import type { NativeJournal } from './native/reader.js';
+import { CatchUp, type NativeJournal } from './native/reader.js';
 
 /** Where the next journalctl starts reading. */
 export type StartPosition =
@@ -207,6 +207,7 @@ export class JournalSource {
   /** Hands out the entries of the files read in-process (same pacing rules as drain), then starts journalctl after the last one. */
   private async readNatively(journal: NativeJournal): Promise<void> {
     this.native = journal;
+    const catchUp = new CatchUp(journal);
     let count = 0;
     try {
       while (!this.stopping && !this.nativeAbort) {
@@ -214,13 +215,7 @@ export class JournalSource {
           await new Promise<void>((resolve) => { this.wakeNative = resolve; });
           continue;
         }
-        let entry: Entry | undefined;
-        try {
-          entry = journal.next();
-        } catch (error) {
-          this.options.log.warn(`reading the journal files in-process stopped (${(error as Error).message}): journalctl goes on after the last processed entry`);
-          break;
-        }
+        const entry = catchUp.next();
         if (entry === undefined) break;
         const pending = this.options.onEntry(entry);
         if (pending !== undefined) {
@@ -237,6 +232,7 @@ export class JournalSource {
       this.native = undefined;
       this.nativeAbort = false;
     }
+    if (catchUp.stopped !== undefined) this.options.log.warn(`reading the journal files in-process stopped (${catchUp.stopped}): journalctl goes on after the last processed entry`);
     if (count > 0) this.options.log.info(`${count} entries read in-process; journalctl follows from here`);
     if (!this.stopping) this.spawnJournalctl();
   }

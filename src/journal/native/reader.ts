@@ -68,8 +68,9 @@ export interface NativeJournalOptions {
  * the entries' xor hash. Entries are built as the export parser builds them from journalctl's output.
  */
 export class NativeJournal {
-  private readonly states: FileState[];
-  private readonly starts: number[];
+  /** Per file (filled as open() adds them): where it stands in the merge, and its first entry to read. */
+  private readonly states: FileState[] = [];
+  private readonly starts: number[] = [];
   private location = Location.Head;
   /** The last entry given out (the location): its file, and its identity as that file held it. */
   private current: JournalFile | undefined;
@@ -86,8 +87,6 @@ export class NativeJournal {
   private wants = { cursor: true, realtime: true, monotonic: true, bootId: true };
 
   private constructor(private readonly files: JournalFile[], options: NativeJournalOptions) {
-    this.states = files.map(() => FileState.Fresh);
-    this.starts = files.map(() => 0);
     this.decoder = { decode: options.decode, isWanted: (name) => this.wanted === undefined || this.wanted.has(name) };
     this.setWanted(options.wanted);
   }
@@ -102,8 +101,10 @@ export class NativeJournal {
       for (const file of files) file.close();
       throw error;
     }
-    journal.states.push(...files.map(() => FileState.Fresh));
-    journal.starts.push(...files.map(() => 0));
+    for (let i = 0; i < files.length; i++) {
+      journal.states.push(FileState.Fresh);
+      journal.starts.push(0);
+    }
     return journal;
   }
 
@@ -227,4 +228,25 @@ function compareFiles(a: JournalFile, b: JournalFile): number {
 function compareXor(aHigh: number, aLow: number, bHigh: number, bLow: number): number {
   if (aHigh !== bHigh) return aHigh < bHigh ? -1 : 1;
   return aLow === bLow ? 0 : aLow < bLow ? -1 : 1;
+}
+
+/**
+ * Reads a NativeJournal to its end or until it gives up: `next()` returns undefined in both cases,
+ * and `stopped` then says why it gave up (the caller hands over to journalctl after the last entry).
+ */
+export class CatchUp {
+  stopped: string | undefined;
+
+  constructor(readonly journal: NativeJournal) {}
+
+  next(): Entry | undefined {
+    if (this.stopped !== undefined) return undefined;
+    try {
+      return this.journal.next();
+    } catch (error) {
+      // a failed read (EIO, a file truncated under us) is a reason to hand over too
+      this.stopped = (error as Error).message;
+      return undefined;
+    }
+  }
 }
