@@ -69,7 +69,8 @@ export class JournalFile {
   readonly halves = new Uint32Array(6);
   private entryOffset = 0;
   private entryItems = 0;
-  private readonly bootBytes = Buffer.alloc(16);
+  /** The current boot id as four words: most entries share the previous one's, and its hex string. */
+  private readonly bootWords = new Int32Array(4);
 
   private constructor(readonly path: string, private readonly decoder: FieldDecoder, private readonly names: Map<string, FieldName>) {
     this.fd = openSync(path, 'r');
@@ -134,19 +135,21 @@ export class JournalFile {
     if ((size - Obj.EntryItems) % itemSize !== 0) throw this.unsupported(`entry at ${offset}: bad size ${size}`);
     at = this.view(offset, size, ObjectType.Entry);
     const buffer = this.viewed;
-    this.seqnum = readU64(buffer, at + Obj.EntrySeqnum);
-    this.realtime = readU64(buffer, at + Obj.EntryRealtime);
-    this.monotonic = readU64(buffer, at + Obj.EntryMonotonic);
-    if (Number.isNaN(this.seqnum) || Number.isNaN(this.realtime) || Number.isNaN(this.monotonic)) throw this.unsupported(`entry at ${offset}: counter beyond 2^53`);
+    const halves = this.halves;
+    for (let i = 0; i < 6; i++) halves[i] = buffer.readUInt32LE(at + Obj.EntrySeqnum + i * 4);
+    if (halves[1]! >= 0x200000 || halves[3]! >= 0x200000 || halves[5]! >= 0x200000) throw this.unsupported(`entry at ${offset}: counter beyond 2^53`);
+    this.seqnum = halves[1]! * 0x1_0000_0000 + halves[0]!;
+    this.realtime = halves[3]! * 0x1_0000_0000 + halves[2]!;
+    this.monotonic = halves[5]! * 0x1_0000_0000 + halves[4]!;
     const boot = at + Obj.EntryBootId;
-    if (this.bootId === '' || buffer.compare(this.bootBytes, 0, 16, boot, boot + 16) !== 0) {
-      buffer.copy(this.bootBytes, 0, boot, boot + 16);
+    const words = this.bootWords;
+    const w0 = buffer.readInt32LE(boot), w1 = buffer.readInt32LE(boot + 4), w2 = buffer.readInt32LE(boot + 8), w3 = buffer.readInt32LE(boot + 12);
+    if (this.bootId === '' || w0 !== words[0] || w1 !== words[1] || w2 !== words[2] || w3 !== words[3]) {
+      words[0] = w0; words[1] = w1; words[2] = w2; words[3] = w3;
       this.bootId = idHex(buffer, boot);
     }
     this.xorLow = buffer.readUInt32LE(at + Obj.EntryXorHash);
     this.xorHigh = buffer.readUInt32LE(at + Obj.EntryXorHash + 4);
-    const halves = this.halves;
-    for (let i = 0; i < 6; i++) halves[i] = buffer.readUInt32LE(at + Obj.EntrySeqnum + i * 4);
     this.index = index;
     this.entryOffset = offset;
     this.entryItems = (size - Obj.EntryItems) / itemSize;
