@@ -15,7 +15,7 @@ export interface JournalSettings {
   system?: boolean;
   journalctl?: string;
   since?: string;
-  /** How journal files (directory/file) are read up to their end before journalctl follows them. */
+  /** How the journal files are read up to their end before journalctl follows them. */
   reader?: 'auto' | 'journalctl';
 }
 

@@ -67,8 +67,8 @@ export interface JournalSourceOptions {
  * Supervises `journalctl --follow`: parses its export stream, hands entries over one at a time
  * (pausing the pipe while an entry is in flight, so memory does not grow with a backlog), and
  * restarts it with backoff, after the last processed cursor, when it exits or stalls.
- * Journal files named by `directory`/`file` are first read in-process up to their end (2-3x
- * journalctl's speed, native/reader.ts); journalctl then follows after the last entry read.
+ * The journal files are first read in-process up to their end (about twice journalctl's speed,
+ * native/reader.ts); journalctl then follows after the last entry read.
  */
 export class JournalSource {
   /** `__CURSOR` of the last entry fully processed: where a restarted journalctl resumes. */

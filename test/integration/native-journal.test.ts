@@ -1,11 +1,12 @@
-import { copyFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { journalFilesOf, NativeJournal, NativeUnsupported } from '../../src/journal/native/reader.js';
 import type { Entry } from '../../src/modules/api.js';
 import {
-  buildContradictoryWriters, buildGarbage, buildHostile, buildRotatedCorpus, buildTwoWriters, journalctlEntries, latin1,
-  LONG_MESSAGE, makeTempRoot, type JournalFixture,
+  buildContradictoryWriters, buildGarbage, buildHostile, buildRotatedCorpus, buildTwoWriters, GEN_CORPUS, journalctlEntries, latin1,
+  LONG_MESSAGE, makeTempRoot, parseExport, writeJournal, type JournalFixture,
 } from '../helpers/journal-fixtures.js';
 
 // Differential test: the native reader of journal files must yield, entry for entry, what the journalctl
@@ -194,6 +195,40 @@ describe('native journal reader, compared with journalctl --merge on real journa
     expectSameAsJournalctl(fixture);
     const cursors = cursorsOf(fixture);
     expect(expectSameAfterCursors(fixture, cursors, WANTED)).toBe(2 * cursors.length);
+  });
+
+  it('without a directory, the files of /run/log/journal then /var/log/journal (every machine id: --merge) are read as journalctl reads them, and --system keeps the system ones', () => {
+    const root = tempRoot();
+    const machine = '0123456789abcdef0123456789abcdef';
+    const other = 'fedcba9876543210fedcba9876543210';
+    // three writers' files where journald puts them, from the corpus's hosts, plus a file that is not a journal's name
+    const corpus = path.join(root, 'corpus.export');
+    execFileSync('node', [GEN_CORPUS, '--entries', '3000', '--seed', '5', '--format', 'export', '--out', corpus]);
+    const text = readFileSync(corpus);
+    const thirds = text.toString('latin1').split('\n\n').filter(Boolean);
+    const part = (k: number) => Buffer.from(thirds.filter((_, i) => i % 3 === k).join('\n\n') + '\n\n', 'latin1');
+    writeJournal(path.join(root, 'var/log/journal', machine, 'system.journal'), part(0));
+    writeJournal(path.join(root, 'var/log/journal', machine, 'user-1000.journal'), part(1));
+    writeJournal(path.join(root, 'run/log/journal', other, 'system.journal'), part(2));
+    writeFileSync(path.join(root, 'var/log/journal', machine, 'system.journal.bak'), 'not read');
+    for (const system of [false, true]) {
+      const files = journalFilesOf({ system }, root);
+      expect(files.map((f) => path.relative(root, f)).sort()).toEqual([
+        `run/log/journal/${other}/system.journal`, `var/log/journal/${machine}/system.journal`, ...(system ? [] : [`var/log/journal/${machine}/user-1000.journal`]),
+      ].sort());
+      const journal = NativeJournal.open(files, { decode: latin1, wanted: WANTED });
+      let native: Entry[];
+      try {
+        journal.seekHead();
+        native = drain(journal);
+      } finally {
+        journal.close();
+      }
+      const bytes = execFileSync('journalctl', ['--output=export', '--merge', '--no-pager', `--root=${root}`, ...(system ? ['--system'] : [])], { maxBuffer: 1 << 28 });
+      const expected = parseExport(bytes, WANTED);
+      expect(expected.length).toBe(system ? 2000 : 3000);
+      expectSameEntries(native, expected, `local journal under a root${system ? ', --system' : ''}`);
+    }
   });
 
   it('when a *.journal file of the directory is not a journal, open throws NativeUnsupported', () => {

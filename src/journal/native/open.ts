@@ -9,10 +9,9 @@ export interface NativeOpenOptions {
   wanted?: ReadonlySet<string>;
 }
 
-/** Whether journal files can be read in-process at all: a directory or files, no journalctl filter, not opted out. */
+/** Whether the journal files can be read in-process at all: no journalctl match filter, not opted out. */
 export function nativeEligible(journal: JournalSettings): boolean {
-  return journal.reader !== 'journalctl' && (journal.directory !== undefined || journal.file !== undefined)
-    && (journal.matches ?? []).length === 0 && journal.system !== true;
+  return journal.reader !== 'journalctl' && (journal.matches ?? []).length === 0;
 }
 
 /**

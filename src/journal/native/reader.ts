@@ -1,4 +1,4 @@
-import { opendirSync, statSync } from 'node:fs';
+import { existsSync, opendirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Entry } from '../../modules/api.js';
 import { JournalFile, NativeUnsupported, type FieldDecoder } from './journal-file.js';
@@ -6,21 +6,32 @@ import { JournalFile, NativeUnsupported, type FieldDecoder } from './journal-fil
 export { NativeUnsupported } from './journal-file.js';
 
 /**
- * The journal files journalctl reads for `--directory`/`--file` (systemd 252's sd_journal_open_directory):
- * `*.journal` and `*.journal~` in the directory and in its machine-id subdirectories, in directory
- * order (the order journalctl adds them, which decides between identical entries of two files).
+ * The journal files `journalctl --merge` reads (systemd 252's sd-journal): the `--file`s; else
+ * `*.journal` and `*.journal~` in `--directory`, or in /run/log/journal then /var/log/journal (under
+ * `root`, for tests), and in their machine-id subdirectories, in directory order (the order
+ * journalctl adds them, which decides between identical entries of two files); `--system` keeps
+ * the `system.journal` / `system@…` files.
  */
-export function journalFilesOf(where: { directory?: string; file?: string | string[] }): string[] {
+export function journalFilesOf(where: { directory?: string; file?: string | string[]; system?: boolean }, root = '/'): string[] {
   const files = where.file === undefined ? [] : Array.isArray(where.file) ? where.file : [where.file];
   for (const file of files) if (/[*?[]/.test(file)) throw new NativeUnsupported(`--file=${file} is a glob: left to journalctl`);
   const found = [...files];
-  if (where.directory !== undefined) addDirectory(where.directory, true, found);
+  const wanted = where.system === true ? isSystemJournal : isJournal;
+  if (where.directory !== undefined) addDirectory(where.directory, true, found, wanted);
+  else if (files.length === 0) {
+    for (const base of ['run/log/journal', 'var/log/journal']) {
+      const directory = path.join(root, base);
+      if (existsSync(directory)) addDirectory(directory, true, found, wanted);
+    }
+  }
   return found;
 }
 
 const MACHINE_ID = /^[0-9a-f]{32}$/;
+const isJournal = (name: string): boolean => name.endsWith('.journal') || name.endsWith('.journal~');
+const isSystemJournal = (name: string): boolean => isJournal(name) && (name.startsWith('system.') || name.startsWith('system@'));
 
-function addDirectory(directory: string, root: boolean, found: string[]): void {
+function addDirectory(directory: string, root: boolean, found: string[], wanted: (name: string) => boolean): void {
   let dir;
   try {
     dir = opendirSync(directory);
@@ -30,8 +41,8 @@ function addDirectory(directory: string, root: boolean, found: string[]): void {
   try {
     for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
       const full = path.join(directory, entry.name);
-      if ((entry.name.endsWith('.journal') || entry.name.endsWith('.journal~')) && (entry.isFile() || entry.isSymbolicLink())) found.push(full);
-      else if (root && MACHINE_ID.test(entry.name) && (entry.isDirectory() || (entry.isSymbolicLink() && statSync(full).isDirectory()))) addDirectory(full, false, found);
+      if (wanted(entry.name) && (entry.isFile() || entry.isSymbolicLink())) found.push(full);
+      else if (root && MACHINE_ID.test(entry.name) && (entry.isDirectory() || (entry.isSymbolicLink() && statSync(full).isDirectory()))) addDirectory(full, false, found, wanted);
     }
   } finally {
     dir.closeSync();
