@@ -20,12 +20,9 @@ export const enum ObjectFlag { CompressedXz = 1, CompressedLz4 = 2, CompressedZs
 
 /** Byte offsets in the file header. */
 export const enum Header {
-  Signature = 0,
   IncompatibleFlags = 12,
   SeqnumId = 72,
   HeaderSize = 88,
-  ArenaSize = 96,
-  TailObjectOffset = 136,
   EntryCount = 152,
   EntryArrayOffset = 176,
   /** The header must reach at least this far (systemd ≥ 187) for the fields above to exist. */
