@@ -75,8 +75,9 @@ export class JournalFile {
   private constructor(readonly path: string, private readonly decoder: FieldDecoder, private readonly names: Map<string, FieldName>) {
     this.fd = openSync(path, 'r');
     try {
+      const header = this.read(0, 272);
+      // the size after the header: every object the header's entries use was written before it
       this.size = fstatSync(this.fd).size;
-      const header = this.read(0, Math.min(this.size, 272));
       if (header.length < Header.MinimumSize || header.toString('latin1', 0, 8) !== SIGNATURE) throw this.unsupported('not a journal file');
       const incompatible = header.readUInt32LE(Header.IncompatibleFlags);
       if ((incompatible & ~KNOWN_INCOMPATIBLE) !== 0) throw this.unsupported(`unknown incompatible flags 0x${incompatible.toString(16)}`);
