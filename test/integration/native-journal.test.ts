@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { journalFilesOf, NativeJournal, NativeUnsupported } from '../../src/journal/native/reader.js';
 import type { Entry } from '../../src/modules/api.js';
 import {
-  buildContradictoryWriters, buildGarbage, buildHostile, buildRotatedCorpus, buildTwoWriters, GEN_CORPUS, journalctlEntries, latin1,
+  buildContradictoryWriters, buildGarbage, buildHostile, buildRotatedCorpus, buildTwoWriters, ExportText, GEN_CORPUS, journalctlEntries, latin1,
   LONG_MESSAGE, makeTempRoot, parseExport, writeJournal, type JournalFixture,
 } from '../helpers/journal-fixtures.js';
 
@@ -229,6 +230,31 @@ describe('native journal reader, compared with journalctl --merge on real journa
       expect(expected.length).toBe(system ? 2000 : 3000);
       expectSameEntries(native, expected, `local journal under a root${system ? ', --system' : ''}`);
     }
+  });
+
+  it('an object bigger than the read window (a 300 KiB incompressible field) is read whole, and the entries after it as journalctl gives them', () => {
+    const dir = path.join(tempRoot(), 'big');
+    const text = new ExportText();
+    const noise = randomBytes(300 * 1024);
+    for (let i = 0; i < 40; i++) {
+      text.entry([['__REALTIME_TIMESTAMP', 1767225600_000_000 + i * 1000], ['__MONOTONIC_TIMESTAMP', 5_000_000 + i * 1000], ['_BOOT_ID', 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1'],
+        ['_HOSTNAME', 'big'], ['SYSLOG_IDENTIFIER', 'dumper'], ['MESSAGE', `entry ${i}`], ...(i % 10 === 3 ? [['CORE', Buffer.concat([noise, Buffer.from([i])])] as const] : [])]);
+    }
+    const file = path.join(dir, 'remote.journal');
+    writeJournal(file, text.toBuffer());
+    // stored as it is (zstd cannot shrink noise): the object exceeds the 256 KiB window
+    const bytes = readFileSync(file);
+    let biggest = 0;
+    for (let offset = Number(bytes.readBigUInt64LE(88)); offset !== 0 && offset <= Number(bytes.readBigUInt64LE(136));) {
+      const size = Number(bytes.readBigUInt64LE(offset + 8));
+      if (bytes[offset] === 1 && (bytes[offset + 1]! & 7) === 0) biggest = Math.max(biggest, size);
+      offset += (size + 7) & ~7;
+    }
+    expect(biggest).toBeGreaterThan(300 * 1024);
+    const expected = journalctlEntries(dir);
+    expect(expected).toHaveLength(40);
+    expect((expected[3]!.CORE as string).length).toBe(300 * 1024 + 1);
+    expectSameEntries(nativeEntries(dir, undefined), expected, 'a 300 KiB field');
   });
 
   it('when a *.journal file of the directory is not a journal, open throws NativeUnsupported', () => {

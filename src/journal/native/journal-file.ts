@@ -291,27 +291,36 @@ export class JournalFile {
   private view(offset: number, length: number, type: ObjectType): number {
     if (!(length <= MAX_OBJECT) || !this.plausible(offset) || offset + length > this.size) throw this.unsupported(`object at ${offset}: bad bounds`);
     let at: number;
+    let end: number; // file offset where the viewed bytes end
     if (offset >= this.nearStart && offset + length <= this.nearEnd) {
       this.viewed = this.near;
       at = offset - this.nearStart;
+      end = this.nearEnd;
     } else if (offset >= this.farStart && offset + length <= this.farEnd) {
       this.viewed = this.far;
       at = offset - this.farStart;
+      end = this.farEnd;
     } else if (offset < this.nearStart - NEAR_BACKTRACK && length <= FAR_WINDOW) {
       if (this.far.length === 0) this.far = Buffer.allocUnsafe(FAR_WINDOW);
       this.farStart = offset;
-      this.farEnd = offset + readSync(this.fd, this.far, 0, Math.min(FAR_WINDOW, this.size - offset), offset);
+      this.farEnd = end = offset + readSync(this.fd, this.far, 0, Math.min(FAR_WINDOW, this.size - offset), offset);
       this.viewed = this.far;
       at = 0;
+    } else if (length + NEAR_BACKTRACK > NEAR_WINDOW) {
+      // bigger than the window (a core dump, say): a buffer of its own, dropped after use, so the
+      // window does not stay that big for the rest of the file
+      this.viewed = this.read(offset, length);
+      end = offset + this.viewed.length;
+      at = 0;
     } else {
-      if (length + NEAR_BACKTRACK > this.near.length) this.near = Buffer.allocUnsafe(Math.max(NEAR_WINDOW, length + NEAR_BACKTRACK));
+      if (this.near.length === 0) this.near = Buffer.allocUnsafe(NEAR_WINDOW);
       const start = Math.max(0, offset - NEAR_BACKTRACK);
       this.nearStart = start;
-      this.nearEnd = start + readSync(this.fd, this.near, 0, Math.min(this.near.length, this.size - start), start);
+      this.nearEnd = end = start + readSync(this.fd, this.near, 0, Math.min(NEAR_WINDOW, this.size - start), start);
       this.viewed = this.near;
       at = offset - start;
     }
-    if (offset + length > (this.viewed === this.near ? this.nearEnd : this.farEnd)) throw this.unsupported(`object at ${offset} cut short`);
+    if (offset + length > end) throw this.unsupported(`object at ${offset} cut short`);
     if (this.viewed[at + Obj.Type] !== type) throw this.unsupported(`object at ${offset} is not of type ${type}`);
     return at;
   }
