@@ -1,18 +1,17 @@
 // npm run bench [-- --json] [--entries N] [--only core,dnat,state,journal,restore,attack,memory,startup]: throughput, scale, restore, memory and startup,
 // all measured in the same run on this machine. Corpora are generated once into .bench/.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeServices, EntryClock } from '../src/cli/services.js';
 import { openConfig } from '../src/cli/setup.js';
-import { makeByteDecoder, typeJsonEntry } from '../src/journal/fields.js';
-import { forEachLine } from '../src/journal/lines.js';
+import { makeByteDecoder } from '../src/journal/fields.js';
+import { forEachBatch, runEntries } from './batches.js';
 import { journalFilesOf, NativeJournal } from '../src/journal/native/reader.js';
 import { fieldsRead } from '../src/workflow/program.js';
-import type { Entry } from '../src/modules/api.js';
 import { createLogger } from '../src/system/log.js';
 import { createProcessor } from '../src/workflow/run.js';
 import { DnatTable } from '../src/state/dnat.js';
@@ -35,7 +34,6 @@ interface Row { name: string; value: number; unit: string; target?: string; ok?:
 const rows: Row[] = [];
 const row = (r: Row) => { rows.push(r); if (!values.json) process.stderr.write(`  ${r.name}: ${r.value} ${r.unit}${r.note ? ` (${r.note})` : ''}\n`); };
 
-const WORKFLOW_BATCH = 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const all = (xs: number[]) => `runs: ${xs.join(', ')}`;
 /** Live DNAT mappings added for the scale measure: far more than the DNAT-heavy corpus ever holds. */
@@ -76,32 +74,20 @@ async function workflowOnly(file: string, prefillMappings = 0): Promise<number> 
   const process_ = createProcessor(opened.program, log);
   let elapsed = 0;
   let count = 0;
-  let batch: Entry[] = [];
-  const runBatch = async () => {
-    const started = performance.now();
-    for (const entry of batch) {
-      clock.current = entry.__REALTIME_TIMESTAMP as number;
-      const pending = process_(entry);
-      if (pending) await pending;
-    }
-    elapsed += performance.now() - started;
-    count += batch.length;
-    batch = [];
-  };
-  await forEachLine(createReadStream(file, { highWaterMark: 1 << 20 }), (line) => {
-    const entry = typeJsonEntry(JSON.parse(line), decode);
+  await forEachBatch(file, decode, async (batch) => {
     if (!prefilled) {
       // live for the whole corpus (2^11 s buckets), on addresses the corpus never uses
-      const start = entry.__REALTIME_TIMESTAMP as number;
+      const start = batch[0]!.__REALTIME_TIMESTAMP as number;
       for (let i = 0; i < prefillMappings; i++) {
         state!.dnat.capture({ saddr: `198.51.${i >> 8 & 255}.${i & 255}`, sport: String(i), addr: `10.255.${i >> 16}.${i >> 8 & 255}`, port: String(1024 + (i & 255)), daddr: undefined, dport: '22' }, start, 11);
       }
       prefilled = true;
     }
-    batch.push(entry);
-    if (batch.length >= WORKFLOW_BATCH) return runBatch();
+    const started = performance.now();
+    await runEntries(batch, clock, process_);
+    elapsed += performance.now() - started;
+    count += batch.length;
   });
-  await runBatch();
   for (const instance of opened.program.instances) await instance.stop?.();
   return Math.round(count / (elapsed / 1000));
 }

@@ -1,16 +1,14 @@
 // node dist/bench/step-times.js CORPUS.jsonl [CONFIG]: where the workflow spends its time, per step.
 // Each filter and action is wrapped in a timer (about 0.07 µs of its own per call, see the noop rows),
-// the corpus runs through the workflow in batches of 1 000 as in `npm run bench`, and the steps are
+// the corpus runs through the workflow in batches of 1 000 as in `npm run bench` (batches.ts), and the steps are
 // listed by total time with their hits and µs per hit. A profiler's samples cannot tell steps apart.
-import { createReadStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { EntryClock, makeServices } from '../src/cli/services.js';
 import { openConfig } from '../src/cli/setup.js';
-import { makeByteDecoder, typeJsonEntry } from '../src/journal/fields.js';
-import { forEachLine } from '../src/journal/lines.js';
-import type { Entry } from '../src/modules/api.js';
+import { makeByteDecoder } from '../src/journal/fields.js';
 import { createLogger } from '../src/system/log.js';
 import { createProcessor } from '../src/workflow/run.js';
+import { forEachBatch, runEntries } from './batches.js';
 
 const [corpus, config = '/work/shared/corpus/bench-config.json'] = process.argv.slice(2);
 if (corpus === undefined) {
@@ -36,20 +34,7 @@ for (let i = 0; i < program.size; i++) {
 
 const decode = makeByteDecoder(opened.settings.encoding);
 const run = createProcessor(program, log);
-let batch: Entry[] = [];
-const runBatch = async (): Promise<void> => {
-  for (const entry of batch) {
-    clock.current = entry.__REALTIME_TIMESTAMP as number;
-    const pending = run(entry);
-    if (pending) await pending;
-  }
-  batch = [];
-};
-await forEachLine(createReadStream(corpus, { highWaterMark: 1 << 20 }), (line) => {
-  batch.push(typeJsonEntry(JSON.parse(line) as Record<string, unknown>, decode));
-  if (batch.length >= 1000) return runBatch();
-});
-await runBatch();
+await forEachBatch(corpus, decode, (batch) => runEntries(batch, clock, run));
 for (const instance of program.instances) await instance.stop?.();
 
 const rows = Array.from({ length: program.size }, (_, i) => ({ label: program.labels[i]!, hits: program.hits[i]!, ms: spent[i]! }));

@@ -244,26 +244,10 @@ export class JournalSource {
   }
 
   /** The cursor of the first entry journalctl prints for --since (undefined: none, or journalctl failed). */
-  private firstCursorSince(since: string): Promise<string | undefined> {
+  private async firstCursorSince(since: string): Promise<string | undefined> {
     const args = journalctlArgs(this.options.journal, { since }).filter((a) => a !== '--follow');
-    return new Promise((resolve) => {
-      const probe = spawn(this.journalctl, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-      let text = '';
-      let done = false;
-      const finish = (): void => {
-        if (done) return;
-        done = true;
-        if (probe.exitCode === null) probe.kill('SIGKILL');
-        resolve(/^__CURSOR=(.*)$/m.exec(text)?.[1]);
-      };
-      probe.stdout!.setEncoding('latin1');
-      probe.stdout!.on('data', (chunk: string) => {
-        text += chunk;
-        if (text.includes('\n')) finish(); // __CURSOR is an entry's first line
-      });
-      probe.on('close', finish);
-      probe.on('error', finish);
-    });
+    // __CURSOR is an entry's first line: journalctl is stopped once it is out
+    return cursorIn(await this.runProbe(args, (text) => text.includes('\n')));
   }
 
   private spawnJournalctl(): void {
@@ -389,8 +373,7 @@ export class JournalSource {
     const directory = this.options.journal.directory;
     if (directory !== undefined && !existsSync(directory)) return { head: true };
     const args = journalctlArgs(this.options.journal, { tail: true }).filter((a) => a !== '--follow' && a !== '--lines=0');
-    const last = await this.runProbe([...args, '--lines=1']);
-    const cursor = /^__CURSOR=(.*)$/m.exec(last)?.[1];
+    const cursor = cursorIn(await this.runProbe([...args, '--lines=1']));
     if (cursor !== undefined) {
       this.lastCursor = cursor;
       return { after: cursor };
@@ -398,14 +381,25 @@ export class JournalSource {
     return { head: true };
   }
 
-  /** A short non-following journalctl; its stdout as text ('' on failure). */
-  private runProbe(args: string[]): Promise<string> {
+  /** A short non-following journalctl; its stdout as text ('' on failure), cut short (journalctl killed) once `enough` says so. */
+  private runProbe(args: string[], enough?: (text: string) => boolean): Promise<string> {
     return new Promise<string>((resolve) => {
       const p = spawn(this.journalctl, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-      const chunks: Buffer[] = [];
-      p.stdout!.on('data', (c: Buffer) => chunks.push(c));
-      p.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-      p.on('error', () => resolve(''));
+      let text = '';
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+        resolve(text);
+      };
+      p.stdout!.setEncoding('latin1');
+      p.stdout!.on('data', (chunk: string) => {
+        text += chunk;
+        if (enough?.(text) === true) finish();
+      });
+      p.on('close', finish);
+      p.on('error', () => { text = ''; finish(); });
     });
   }
 
@@ -422,4 +416,9 @@ export class JournalSource {
       child.kill('SIGKILL');
     }
   }
+}
+
+/** The `__CURSOR` of the first entry in journalctl export text. */
+function cursorIn(text: string): string | undefined {
+  return /^__CURSOR=(.*)$/m.exec(text)?.[1];
 }

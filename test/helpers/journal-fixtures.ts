@@ -138,6 +138,8 @@ export interface JournalFileSummary {
   /** DATA objects stored compressed: flags and the payload (`NAME=value`) decompressed when zstd. */
   compressedData: { offset: number; flags: number; storedSize: number; payload?: Buffer }[];
   dataObjects: number;
+  /** Size of the biggest DATA object stored uncompressed. */
+  largestPlainData: number;
 }
 
 /** Walks every object of a journal file (format of systemd's journal-def.h) and reports the compressed DATA objects. */
@@ -154,6 +156,7 @@ export function scanJournalFile(file: string): JournalFileSummary {
   const payloadStart = compact ? 72 : 64; // DataObject: header 16, hash, next_hash, next_field, entry, entry_array, n_entries (+ 2×le32 when compact)
   const compressedData: JournalFileSummary['compressedData'] = [];
   let dataObjects = 0;
+  let largestPlainData = 0;
   let seen = 0;
   for (let offset = headerSize; offset !== 0 && offset <= tailObject;) {
     const type = bytes[offset]!;
@@ -163,7 +166,8 @@ export function scanJournalFile(file: string): JournalFileSummary {
     seen++;
     if (type === OBJECT_DATA) {
       dataObjects++;
-      if ((flags & OBJECT_COMPRESSION_MASK) !== 0) {
+      if ((flags & OBJECT_COMPRESSION_MASK) === 0) largestPlainData = Math.max(largestPlainData, size);
+      else {
         const stored = bytes.subarray(offset + payloadStart, offset + size);
         compressedData.push({ offset, flags, storedSize: stored.length, payload: flags & OBJECT_COMPRESSED_ZSTD ? unzstd(stored) : undefined });
       }
@@ -171,7 +175,7 @@ export function scanJournalFile(file: string): JournalFileSummary {
     offset += (size + 7) & ~7;
   }
   if (seen !== nObjects) throw new Error(`${file}: walked ${seen} objects, header says ${nObjects}`);
-  return { incompatibleFlags, seqnumId, nEntries, nObjects, compressedData, dataObjects };
+  return { incompatibleFlags, seqnumId, nEntries, nObjects, compressedData, dataObjects, largestPlainData };
 }
 
 /** zstd frame → bytes, with the zstd command when present (an implementation independent of fzstd), else fzstd. */
