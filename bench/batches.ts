@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { forEachLine } from '../src/journal/lines.js';
-import { typeJsonEntry } from '../src/journal/fields.js';
+import { forEachJsonEntry, JsonLineParser } from '../src/journal/json-lines.js';
 import type { Entry } from '../src/modules/api.js';
 import type { EntryClock } from '../src/cli/services.js';
 import type { EntryProcessor } from '../src/workflow/run.js';
@@ -8,16 +7,20 @@ import type { EntryProcessor } from '../src/workflow/run.js';
 /** Entries per batch: small, as the daemon sees them (just parsed, still in the CPU caches). */
 export const WORKFLOW_BATCH = 1000;
 
-/** Streams a JSON-lines corpus, parsed and typed, to `onBatch` in batches of WORKFLOW_BATCH (the last one shorter). */
-export async function forEachBatch(file: string, decode: (bytes: Uint8Array) => string, onBatch: (batch: Entry[]) => Promise<void>): Promise<void> {
+/**
+ * Streams a JSON-lines corpus, parsed and typed as `replay` does (only the `wanted` fields), to
+ * `onBatch` in batches of WORKFLOW_BATCH (the last one shorter).
+ */
+export async function forEachBatch(file: string, decode: (bytes: Uint8Array) => string, wanted: ReadonlySet<string> | undefined,
+  onBatch: (batch: Entry[]) => Promise<void>): Promise<void> {
   let batch: Entry[] = [];
-  await forEachLine(createReadStream(file, { highWaterMark: 1 << 20 }), (line) => {
-    batch.push(typeJsonEntry(JSON.parse(line) as Record<string, unknown>, decode));
+  await forEachJsonEntry(createReadStream(file, { highWaterMark: 1 << 20 }), new JsonLineParser(decode, wanted), (entry) => {
+    batch.push(entry);
     if (batch.length < WORKFLOW_BATCH) return;
     const full = batch;
     batch = [];
     return onBatch(full);
-  });
+  }, (error, lineNumber) => { throw new Error(`${file}:${lineNumber}: ${error.message}`); });
   if (batch.length > 0) await onBatch(batch);
 }
 

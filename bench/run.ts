@@ -74,7 +74,7 @@ async function workflowOnly(file: string, prefillMappings = 0): Promise<number> 
   const process_ = createProcessor(opened.program, log);
   let elapsed = 0;
   let count = 0;
-  await forEachBatch(file, decode, async (batch) => {
+  await forEachBatch(file, decode, fieldsRead(opened.program), async (batch) => {
     if (!prefilled) {
       // live for the whole corpus (2^11 s buckets), on addresses the corpus never uses
       const start = batch[0]!.__REALTIME_TIMESTAMP as number;

@@ -7,6 +7,7 @@ import { EntryClock, makeServices } from '../src/cli/services.js';
 import { openConfig } from '../src/cli/setup.js';
 import { makeByteDecoder } from '../src/journal/fields.js';
 import { createLogger } from '../src/system/log.js';
+import { fieldsRead } from '../src/workflow/program.js';
 import { createProcessor } from '../src/workflow/run.js';
 import { forEachBatch, runEntries } from './batches.js';
 
@@ -34,7 +35,7 @@ for (let i = 0; i < program.size; i++) {
 
 const decode = makeByteDecoder(opened.settings.encoding);
 const run = createProcessor(program, log);
-await forEachBatch(corpus, decode, (batch) => runEntries(batch, clock, run));
+await forEachBatch(corpus, decode, fieldsRead(program), (batch) => runEntries(batch, clock, run));
 for (const instance of program.instances) await instance.stop?.();
 
 const rows = Array.from({ length: program.size }, (_, i) => ({ label: program.labels[i]!, hits: program.hits[i]!, ms: spent[i]! }));

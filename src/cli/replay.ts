@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Entry } from '../modules/api.js';
-import { makeByteDecoder, typeJsonEntry } from '../journal/fields.js';
+import { makeByteDecoder } from '../journal/fields.js';
 import { forEachExportEntry } from '../journal/export-parser.js';
 import { openNative } from '../journal/native/open.js';
 import { CatchUp } from '../journal/native/reader.js';
 import { blockBuffered } from '../journal/source.js';
-import { fileOrStdin, forEachLine } from '../journal/lines.js';
+import { fileOrStdin, forEachJsonEntry, JsonLineParser } from '../journal/json-lines.js';
 import { createLogger } from '../system/log.js';
 import { fieldsRead, stepStats } from '../workflow/program.js';
 import { createProcessor } from '../workflow/run.js';
@@ -76,20 +76,6 @@ export async function main(argv: string[]): Promise<number> {
 
     const started = performance.now();
     let entries = 0, malformed = 0;
-    const handleLine = (line: string, lineNumber: number): void | Promise<void> => {
-      if (line.length === 0) return;
-      let entry: Entry;
-      try {
-        const parsed: unknown = JSON.parse(line);
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
-        entry = typeJsonEntry(parsed as Record<string, unknown>, decode);
-      } catch (e) {
-        malformed++;
-        log.warn(`input line ${lineNumber}: skipped, ${(e as Error).message}`);
-        return;
-      }
-      return handleEntry(entry, lineNumber);
-    };
     // lineNumber: the JSON line, or the entry's ordinal in a journal read as export format
     const handleEntry = (entry: Entry, lineNumber: number): void | Promise<void> => {
       entries++;
@@ -106,11 +92,15 @@ export async function main(argv: string[]): Promise<number> {
       out(JSON.stringify({ line: lineNumber, time, steps, fields: changed, ...(effects.length ? { effects } : {}) }));
       effects = [];
     };
-    // only the fields some step reads are decoded from the journal (--trace prints the fields the
-    // steps changed, so it needs no other)
-    if (values.input !== undefined) await forEachLine(fileOrStdin(values.input), handleLine);
-    else {
-      const wanted = fieldsRead(program);
+    // only the fields some step reads are decoded, from JSON lines as from the journal (--trace
+    // prints the fields the steps changed, so it needs no other)
+    const wanted = fieldsRead(program);
+    if (values.input !== undefined) {
+      await forEachJsonEntry(fileOrStdin(values.input), new JsonLineParser(decode, wanted), handleEntry, (error, lineNumber) => {
+        malformed++;
+        log.warn(`input line ${lineNumber}: skipped, ${error.message}`);
+      });
+    } else {
       const where = { directory: values['journal-dir'], file: values['journal-file'], reader: opened.settings.journal.reader };
       // in-process up to the end of the files; journalctl reads on after the last entry if the reader gives up
       const native = openNative(where, { head: true }, { decode, wanted });

@@ -1,6 +1,7 @@
 import type { Entry } from '../modules/api.js';
 import type { Readable } from 'node:stream';
 import { NUMERIC_FIELDS, typedValue } from './fields.js';
+import { parseDigits, type SliceableBuffer } from './bytes.js';
 
 /**
  * Streaming parser of the journal export format (`journalctl -o export`):
@@ -18,9 +19,6 @@ import { NUMERIC_FIELDS, typedValue } from './fields.js';
 const NEWLINE = 0x0a;
 const EQUALS = 0x3d;
 const MAX_BINARY_FIELD = 768 * 1024 * 1024; // journald's own DATA_SIZE_MAX; beyond that it is corruption
-
-/** Node's unchecked slice decoders (present since v0.x, not in @types/node): toString() adds argument checks per field. */
-type SliceableBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
 
 interface FieldName { bytes: Uint8Array; name: string; numeric: boolean; wanted: boolean }
 const NAME_SLOTS = 1024; // power of two
@@ -270,21 +268,6 @@ export class ExportParser {
     this.expect = Expect.Line;
     this.skipping = true;
   }
-}
-
-/**
- * A plain decimal integer read straight from the bytes (timestamps, PIDs: most numeric fields),
- * or -1 for anything else, which then takes the string path of typedValue (same result, slower).
- */
-function parseDigits(bytes: Uint8Array, start: number, end: number): number {
-  if (start === end || end - start > 16) return -1;
-  let value = 0;
-  for (let i = start; i < end; i++) {
-    const digit = bytes[i]! - 0x30;
-    if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
-  }
-  return value <= Number.MAX_SAFE_INTEGER ? value : -1;
 }
 
 /**

@@ -34,9 +34,12 @@ export function isKnownEncoding(encoding: string): boolean {
 
 /** Converts one field's textual value to its python-systemd type. */
 export function typedValue(name: string, text: string): string | number {
-  if (!NUMERIC_FIELDS.has(name)) return text;
+  return NUMERIC_FIELDS.has(name) ? numberOrText(text) : text;
+}
+
+/** A numeric field's value: a malformed number stays a string, so comparison filters see a type mismatch, not a wrong number. */
+export function numberOrText(text: string): string | number {
   const n = Number(text);
-  // a malformed number stays a string: comparison filters then see a type mismatch, not a wrong number
   return text !== '' && Number.isFinite(n) ? n : text;
 }
 

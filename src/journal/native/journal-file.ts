@@ -2,13 +2,11 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { decompress as zstdDecompress } from 'fzstd';
 import type { Entry } from '../../modules/api.js';
 import { NUMERIC_FIELDS, typedValue } from '../fields.js';
+import type { SliceableBuffer } from '../bytes.js';
 import { Header, hex64, idHex, Incompatible, KNOWN_INCOMPATIBLE, Obj, ObjectFlag, ObjectType, readU64, SIGNATURE } from './format.js';
 
 /** The native reader cannot (or can no longer) read exactly what journalctl would: journalctl takes over. */
 export class NativeUnsupported extends Error {}
-
-/** Node's unchecked slice decoders (present since v0.x, not in @types/node). */
-type SliceableBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
 
 /** What the workflow wants from data objects, shared by every file of a journal. */
 export interface FieldDecoder {
