@@ -1,7 +1,7 @@
 import type { Entry } from '../modules/api.js';
 import type { Readable } from 'node:stream';
 import { NUMERIC_FIELDS, typedValue } from './fields.js';
-import { parseDigits, type SliceableBuffer } from './bytes.js';
+import { FieldNameTable, parseDigits, type FieldName, type SliceableBuffer } from './bytes.js';
 
 /**
  * Streaming parser of the journal export format (`journalctl -o export`):
@@ -20,8 +20,6 @@ const NEWLINE = 0x0a;
 const EQUALS = 0x3d;
 const MAX_BINARY_FIELD = 768 * 1024 * 1024; // journald's own DATA_SIZE_MAX; beyond that it is corruption
 
-interface FieldName { bytes: Uint8Array; name: string; numeric: boolean; wanted: boolean }
-const NAME_SLOTS = 1024; // power of two
 
 const enum Expect { Line, BinaryLength, BinaryData, BinaryNewline }
 
@@ -41,7 +39,7 @@ export class ExportParser {
   private fields = 0;
   /** After bad framing: lines are ignored up to the next blank line. */
   private skipping = false;
-  private readonly names: (FieldName | undefined)[] = new Array<FieldName | undefined>(NAME_SLOTS).fill(undefined);
+  private readonly names = new FieldNameTable<FieldName>((name, bytes, hash) => ({ name, bytes, hash, numeric: NUMERIC_FIELDS.has(name), wanted: this.isWanted(name) }));
   /** Entries thrown away because their bytes were not valid export format. */
   corrupt = 0;
 
@@ -62,7 +60,7 @@ export class ExportParser {
   /** A new set of fields to decode (a reloaded config), from the next field on. */
   setWanted(wanted: ReadonlySet<string> | undefined): void {
     this.wanted = wanted;
-    this.names.fill(undefined);
+    this.names.clear();
   }
 
   push(chunk: Buffer): void {
@@ -182,7 +180,7 @@ export class ExportParser {
       hash = (Math.imul(hash, 31) + byte) | 0;
     }
     if (equals < end) {
-      const field = this.fieldName(chunk, start, equals, hash);
+      const field = this.names.find(chunk, start, equals, hash);
       if (!field.wanted) { this.fields++; return undefined; }
       if (field.numeric) {
         const number = parseDigits(chunk, equals + 1, end);
@@ -195,26 +193,6 @@ export class ExportParser {
       this.expect = Expect.BinaryLength;
     }
     return undefined;
-  }
-
-  /**
-   * The same few dozen field names repeat in every entry: handing out one string per name (instead
-   * of a fresh slice per field) makes the property store a fast keyed access and skips the type lookup.
-   */
-  private fieldName(chunk: SliceableBuffer, start: number, end: number, hash: number): FieldName {
-    const slot = hash & (NAME_SLOTS - 1);
-    const cached = this.names[slot];
-    const length = end - start;
-    if (cached !== undefined && cached.bytes.length === length) {
-      const bytes = cached.bytes;
-      let i = 0;
-      while (i < length && bytes[i] === chunk[start + i]) i++;
-      if (i === length) return cached;
-    }
-    const name = chunk.latin1Slice(start, end);
-    const field: FieldName = { bytes: Uint8Array.from(chunk.subarray(start, end)), name, numeric: NUMERIC_FIELDS.has(name), wanted: this.isWanted(name) };
-    this.names[slot] = field;
-    return field;
   }
 
   private lineFromPieces(tail: Buffer): Entry | undefined {

@@ -1,26 +1,16 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Entry } from '../modules/api.js';
-import { parseDigits, type SliceableBuffer } from './bytes.js';
+import { FieldNameTable, parseDigits, type FieldName, type SliceableBuffer } from './bytes.js';
 import { NUMERIC_FIELDS, numberOrText, typeJsonEntry } from './fields.js';
 
-/** A field name met in the input, with what the entry needs of it. */
-interface JsonField {
-  readonly name: string;
-  readonly bytes: Uint8Array;
-  readonly hash: number;
-  readonly wanted: boolean;
-  readonly numeric: boolean;
-  /** Next field of the same hash bucket. */
-  readonly chained: JsonField | undefined;
+/** A field name met in the input. */
+interface JsonField extends FieldName {
   /** The field that followed this one last time: journalctl writes each source's fields in the same order. */
   after: JsonField | undefined;
 }
 
 const QUOTE = 0x22, BACKSLASH = 0x5c, COLON = 0x3a, COMMA = 0x2c, OPEN = 0x7b, CLOSE = 0x7d, U = 0x75, NEWLINE = 0x0a;
-const BUCKETS = 1024;
-/** Distinct field names remembered; past that a name is decoded each time (hostile input cannot grow memory). */
-const MAX_FIELDS = 4096;
 
 /** What a byte inside a JSON string means: one table load per byte instead of several comparisons. */
 const enum Kind { Plain, Quote, Backslash, Control, High }
@@ -42,16 +32,19 @@ const isEscapable = (c: number | undefined): boolean => c === QUOTE || c === BAC
  * a replay's time, and all of its garbage.
  */
 export class JsonLineParser {
-  private readonly buckets: (JsonField | undefined)[] = new Array<JsonField | undefined>(BUCKETS).fill(undefined);
-  private fields = 0;
+  private readonly names: FieldNameTable<JsonField>;
   /** Where the last scan stopped: after the closing brace and the spaces that follow it. */
   private stop = 0;
   /** After `parseNext`: the start of the following line. */
   next = 0;
   /** Stands before the first field of a line, so that field is predicted too. */
-  private readonly lineStart: JsonField = { name: '', bytes: new Uint8Array(0), hash: 0, wanted: false, numeric: false, chained: undefined, after: undefined };
+  private readonly lineStart: JsonField = { name: '', bytes: new Uint8Array(0), hash: 0, wanted: false, numeric: false, after: undefined };
 
-  constructor(private readonly decode: (bytes: Uint8Array) => string, private readonly wanted?: ReadonlySet<string>) {}
+  constructor(private readonly decode: (bytes: Uint8Array) => string, wanted?: ReadonlySet<string>) {
+    this.names = new FieldNameTable((name, bytes, hash) => ({
+      name, bytes, hash, wanted: wanted === undefined || wanted.has(name), numeric: NUMERIC_FIELDS.has(name), after: undefined,
+    }));
+  }
 
   /** The entry of the line `bytes[start, end)` (no newline in it); throws what JSON.parse throws. */
   parse(bytes: Buffer, start: number, end: number): Entry {
@@ -107,8 +100,9 @@ export class JsonLineParser {
           hash = (Math.imul(hash, 31) + c) | 0;
         }
         if (i >= end) return undefined;
-        field = this.field(b, keyStart, i, hash);
-        if (field === undefined) return undefined;
+        field = this.names.find(b, keyStart, i, hash);
+        // an assignment would set the prototype where JSON.parse makes an own property
+        if (field.name === '__proto__') return undefined;
         previous.after = field;
       }
       previous = field;
@@ -164,26 +158,6 @@ export class JsonLineParser {
     while (i < end && isSpace(b[i])) i++;
     this.stop = i;
     return entry;
-  }
-
-  private field(b: SliceableBuffer, start: number, end: number, hash: number): JsonField | undefined {
-    const length = end - start;
-    for (let field = this.buckets[hash & (BUCKETS - 1)]; field !== undefined; field = field.chained) {
-      if (field.hash !== hash || field.bytes.length !== length) continue;
-      let k = 0;
-      while (k < length && field.bytes[k] === b[start + k]) k++;
-      if (k === length) return field;
-    }
-    const name = b.latin1Slice(start, end);
-    // an assignment would set the prototype where JSON.parse makes an own property
-    if (name === '__proto__') return undefined;
-    const bucket = hash & (BUCKETS - 1);
-    const field: JsonField = {
-      name, bytes: Uint8Array.from(b.subarray(start, end)), hash, wanted: this.wanted === undefined || this.wanted.has(name),
-      numeric: NUMERIC_FIELDS.has(name), chained: this.buckets[bucket], after: undefined,
-    };
-    if (this.fields < MAX_FIELDS) { this.buckets[bucket] = field; this.fields++; }
-    return field;
   }
 }
 
