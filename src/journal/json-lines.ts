@@ -196,14 +196,12 @@ export async function forEachJsonEntry(stream: Readable, parser: JsonLineParser,
       if (pending) await pending;
     }
     while (start < bytes.length) {
-      lineNumber++;
       const entry = parser.parseNext(bytes, start);
       let pending: void | Promise<void>;
       if (entry !== undefined) {
         start = parser.next;
-        pending = onEntry(entry, lineNumber);
+        pending = onEntry(entry, ++lineNumber);
       } else {
-        lineNumber--;
         const nl = bytes.indexOf(NEWLINE, start);
         if (nl < 0) break;
         pending = lineOf(bytes, start, nl);
