@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Entry } from '../modules/api.js';
 
 /** Fields python-systemd converts to numbers (its DEFAULT_CONVERTERS), plus the timestamps in µs. */
@@ -20,11 +21,16 @@ export function makeByteDecoder(encoding: string): (bytes: Uint8Array) => string
     try { fallback = new TextDecoder(normalized); } catch { fallback = undefined; }
   }
   return (bytes) => {
-    try {
-      return utf8.decode(bytes);
-    } catch {
-      return fallback ? fallback.decode(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    // validated first: a thrown decoding error costs about 3.5 µs, 30 times the check, and a flood of
+    // lines that are not UTF-8 must not slow every entry down
+    if (isUtf8(bytes)) {
+      try {
+        return utf8.decode(bytes);
+      } catch {
+        // not expected after the check; the 8-bit decoding below is the answer for invalid UTF-8 anyway
+      }
     }
+    return fallback ? fallback.decode(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   };
 }
 

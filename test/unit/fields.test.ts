@@ -20,6 +20,18 @@ describe('journal field typing', () => {
     expect(typeJsonEntry({ MESSAGE: [...Buffer.from('josé\n', 'utf8')] }, makeByteDecoder('iso-8859-15')).MESSAGE).toBe('josé\n');
     expect(typeJsonEntry({ MESSAGE: [0xa4] }, makeByteDecoder('iso-8859-15')).MESSAGE).toBe('€');
   });
+  it('tells UTF-8 from other bytes exactly as the strict decoder does: BOM, surrogates, overlong forms, beyond U+10FFFF, cut sequences', () => {
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    const reference = (bytes: Uint8Array) => { try { return strict.decode(bytes); } catch { return Buffer.from(bytes).toString('latin1'); } };
+    const decode = makeByteDecoder('iso-8859-1');
+    const cases = [[0xef, 0xbb, 0xbf, 0x61], [0xed, 0xa0, 0x80], [0xc0, 0x80], [0xe0, 0x80, 0xaf], [0xf4, 0x90, 0x80, 0x80], [0xf0, 0x9f, 0x98],
+      [0xf0, 0x9f, 0x98, 0x80], [0xe2, 0x82, 0xac], [0x80], [0xff, 0xfe], [0x00, 0x0a, 0x7f], []];
+    let seed = 42;
+    const random = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n; };
+    const pieces = [0x61, 0x0a, 0x80, 0xbf, 0xc2, 0xc3, 0xe2, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x9f, 0xa0];
+    for (let i = 0; i < 3000; i++) cases.push(Array.from({ length: 1 + random(7) }, () => pieces[random(pieces.length)]!));
+    for (const bytes of cases) expect(decode(Uint8Array.from(bytes)), JSON.stringify(bytes)).toBe(reference(Uint8Array.from(bytes)));
+  });
   it('keeps the first value of a repeated field', () => {
     expect(typeJsonEntry({ TAG: ['a', 'b'] }, makeByteDecoder('latin1')).TAG).toBe('a');
   });
