@@ -12,14 +12,25 @@ const remote = ['/usr/lib/systemd/systemd-journal-remote', '/lib/systemd/systemd
 
 interface TraceLine { time: number; steps: unknown[]; fields: Record<string, unknown>; effects?: string[] }
 
-/** bench-config.json, behind a first step whose template alone names fields no filter reads. */
-function echoConfig(dir: string): string {
+const EVERY_FIELD_STEP = 'Every field[0]';
+
+/**
+ * bench-config.json, behind a first step whose template alone names fields no filter reads. With
+ * `everyField`, a user module that does not say what it reads comes first: then every field of
+ * every entry is decoded.
+ */
+function echoConfig(dir: string, everyField: boolean): string {
   const bench = JSON.parse(readFileSync(benchConfig, 'utf8')) as { actions: Record<string, unknown[]> };
   const first = Object.keys(bench.actions)[0]!;
   const message = '{_COMM}/{_PID:>6}/{_UID}/{_SYSTEMD_UNIT}/{_TRANSPORT}/{__MONOTONIC_TIMESTAMP}/{_BOOT_ID}';
-  const config = { ...bench, actions: { Echo: [{ action: 'action_dailyReport', args: { level: 'OTHER', message }, then: first }], ...bench.actions } };
-  writeFileSync(path.join(dir, 'peruse.json'), JSON.stringify(config));
-  return path.join(dir, 'peruse.json');
+  const echo = { action: 'action_dailyReport', args: { level: 'OTHER', message }, then: first };
+  const actions = everyField ? { 'Every field': [{ action: 'action_everyField', then: 'Echo' }], Echo: [echo], ...bench.actions } : { Echo: [echo], ...bench.actions };
+  mkdirSync(path.join(dir, 'modules'), { recursive: true });
+  writeFileSync(path.join(dir, 'modules', 'action_everyField.mjs'),
+    "export default { kind: 'action', name: 'action_everyField', argsSchema: { type: 'object' }, create() { return { act() {} }; } };\n");
+  const file = path.join(dir, everyField ? 'every-field.json' : 'peruse.json');
+  writeFileSync(file, JSON.stringify({ ...bench, modules: 'modules', actions }));
+  return file;
 }
 
 function traces(config: string, args: string[]): string[] {
@@ -28,14 +39,15 @@ function traces(config: string, args: string[]): string[] {
   // journalctl merges hosts by time: entries of the same microsecond may come in another order
   return result.stdout.trim().split('\n').map((l) => {
     const { time, steps, fields, effects } = JSON.parse(l) as TraceLine;
-    return JSON.stringify({ time, steps, fields, effects });
+    const own = (steps as { step: string }[]).filter((s) => s.step !== EVERY_FIELD_STEP);
+    return JSON.stringify({ time, steps: own, fields, effects });
   }).sort();
 }
 
 /**
- * From journal files peruse decodes only the fields some step reads; from JSON lines it has them
- * all. Any field a step reads without declaring it would show here as a different path, capture,
- * email or report line.
+ * From journal files peruse decodes only the fields some step reads; the JSON lines are read here
+ * with every field (a user module that does not say what it reads comes first). Any field a step
+ * reads without declaring it would show here as a different path, capture, email or report line.
  */
 describe('the same corpus from JSON lines and from journal files', () => {
   for (const [name, shape] of [['default', ['--entries', '20000']], ['dnat-heavy', ['--entries', '20000', '--hours', '0.25', '--attackers', '2000']]] as const) {
@@ -46,9 +58,8 @@ describe('the same corpus from JSON lines and from journal files', () => {
       }
       mkdirSync(path.join(dir, 'journal'));
       execFileSync('sh', ['-c', `"${remote}" -o "${dir}/journal/remote.journal" - < "${dir}/corpus.export"`], { stdio: 'ignore' });
-      const config = echoConfig(dir);
-      const fromJson = traces(config, ['--input', path.join(dir, 'corpus.json')]);
-      const fromJournal = traces(config, ['--journal-dir', path.join(dir, 'journal')]);
+      const fromJson = traces(echoConfig(dir, true), ['--input', path.join(dir, 'corpus.json')]);
+      const fromJournal = traces(echoConfig(dir, false), ['--journal-dir', path.join(dir, 'journal')]);
       expect(fromJournal.length).toBe(20000);
       expect(fromJournal.filter((t) => t.includes('would run')).length).toBeGreaterThan(10);
       // the echo step's fields, read by nothing else, came out of the journal files
