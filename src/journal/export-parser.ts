@@ -20,7 +20,6 @@ const NEWLINE = 0x0a;
 const EQUALS = 0x3d;
 const MAX_BINARY_FIELD = 768 * 1024 * 1024; // journald's own DATA_SIZE_MAX; beyond that it is corruption
 
-
 const enum Expect { Line, BinaryLength, BinaryData, BinaryNewline }
 
 export class ExportParser {
