@@ -3,7 +3,7 @@ export type SliceableBuffer = Buffer & { latin1Slice(start: number, end: number)
 
 /**
  * A plain decimal integer read straight from the bytes (timestamps, PIDs: most numeric fields),
- * or -1 for anything else, which then takes the string path of typedValue (same result, slower).
+ * or -1 for anything else, which then takes the string path, numberOrText (same result, slower).
  */
 export function parseDigits(bytes: Uint8Array, start: number, end: number): number {
   if (start === end || end - start > 16) return -1;
@@ -14,6 +14,13 @@ export function parseDigits(bytes: Uint8Array, start: number, end: number): numb
     value = value * 10 + digit;
   }
   return value <= Number.MAX_SAFE_INTEGER ? value : -1;
+}
+
+/** The hash FieldNameTable expects of `b[start, end)`, for a caller that did not compute it while scanning. */
+export function nameHash(b: Uint8Array, start: number, end: number): number {
+  let hash = 0;
+  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + b[i]!) | 0;
+  return hash;
 }
 
 /** A field name read from bytes, with what the entry needs of it. */

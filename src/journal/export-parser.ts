@@ -1,6 +1,6 @@
 import type { Entry } from '../modules/api.js';
 import type { Readable } from 'node:stream';
-import { NUMERIC_FIELDS, typedValue } from './fields.js';
+import { NUMERIC_FIELDS, numberOrText } from './fields.js';
 import { FieldNameTable, parseDigits, type FieldName, type SliceableBuffer } from './bytes.js';
 
 /**
@@ -204,7 +204,7 @@ export class ExportParser {
     const entry = this.entry;
     this.fields++;
     if (entry[name] !== undefined) return; // a repeated field keeps its first value, as replay does
-    entry[name] = numeric && typeof value === 'string' ? typedValue(name, value) : value;
+    entry[name] = numeric && typeof value === 'string' ? numberOrText(value) : value;
   }
 
   private setBinaryField(value: string): void {

@@ -1,8 +1,8 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { decompress as zstdDecompress } from 'fzstd';
 import type { Entry } from '../../modules/api.js';
-import { NUMERIC_FIELDS, typedValue } from '../fields.js';
-import type { SliceableBuffer } from '../bytes.js';
+import { numberOrText } from '../fields.js';
+import { nameHash, type FieldName, type FieldNameTable, type SliceableBuffer } from '../bytes.js';
 import { Header, hex64, idHex, Incompatible, KNOWN_INCOMPATIBLE, Obj, ObjectFlag, ObjectType, readU64, SIGNATURE } from './format.js';
 
 /** The native reader cannot (or can no longer) read exactly what journalctl would: journalctl takes over. */
@@ -11,10 +11,9 @@ export class NativeUnsupported extends Error {}
 /** What the workflow wants from data objects, shared by every file of a journal. */
 export interface FieldDecoder {
   decode: (bytes: Uint8Array) => string;
-  isWanted: (name: string) => boolean;
+  /** Data field names met, with whether anybody reads them. */
+  names: FieldNameTable<FieldName>;
 }
-
-interface FieldName { name: string; wanted: boolean; numeric: boolean }
 /** A decoded data object: null when nobody reads its field (or it is `_BOOT_ID`, taken from the entry header). */
 type Field = { name: string; value: string | number } | null;
 
@@ -70,7 +69,7 @@ export class JournalFile {
   /** The current boot id as four words: most entries share the previous one's, and its hex string. */
   private readonly bootWords = new Int32Array(4);
 
-  private constructor(readonly path: string, private readonly decoder: FieldDecoder, private readonly names: Map<string, FieldName>) {
+  private constructor(readonly path: string, private readonly decoder: FieldDecoder) {
     this.fd = openSync(path, 'r');
     try {
       const header = this.read(0, 272);
@@ -92,9 +91,9 @@ export class JournalFile {
     }
   }
 
-  static open(path: string, decoder: FieldDecoder, names: Map<string, FieldName>): JournalFile {
+  static open(path: string, decoder: FieldDecoder): JournalFile {
     try {
-      return new JournalFile(path, decoder, names);
+      return new JournalFile(path, decoder);
     } catch (error) {
       if (error instanceof NativeUnsupported) throw error;
       throw new NativeUnsupported(`${path}: ${(error as Error).message}`);
@@ -220,18 +219,12 @@ export class JournalFile {
   }
 
   private fieldOf(buffer: SliceableBuffer, begin: number, equals: number, end: number): Field {
-    const nameText = buffer.latin1Slice(begin, equals);
-    let name = this.names.get(nameText);
-    if (name === undefined) {
-      // journalctl prints _BOOT_ID from the entry header and suppresses the data field
-      name = { name: nameText, wanted: nameText !== '_BOOT_ID' && this.decoder.isWanted(nameText), numeric: NUMERIC_FIELDS.has(nameText) };
-      this.names.set(nameText, name);
-    }
+    const name = this.decoder.names.find(buffer, begin, equals, nameHash(buffer, begin, equals));
     if (!name.wanted) return null;
     // lenient decoding marks every invalid sequence with U+FFFD: without one, it equals the strict decoder's answer
     let text = buffer.utf8Slice(equals + 1, end);
     if (text.includes('\uFFFD')) text = this.decoder.decode(buffer.subarray(equals + 1, end));
-    return { name: name.name, value: name.numeric ? typedValue(name.name, text) : text };
+    return { name: name.name, value: name.numeric ? numberOrText(text) : text };
   }
 
   private entryOffsetAt(index: number): number {

@@ -1,6 +1,8 @@
 import { existsSync, opendirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Entry } from '../../modules/api.js';
+import { FieldNameTable } from '../bytes.js';
+import { NUMERIC_FIELDS } from '../fields.js';
 import { JournalFile, NativeUnsupported, type FieldDecoder } from './journal-file.js';
 
 export { NativeUnsupported } from './journal-file.js';
@@ -94,11 +96,17 @@ export class NativeJournal {
   private xorLow = 0;
   private wanted: ReadonlySet<string> | undefined;
   private readonly decoder: FieldDecoder;
-  private readonly names = new Map<string, { name: string; wanted: boolean; numeric: boolean }>();
   private wants = { cursor: true, realtime: true, monotonic: true, bootId: true };
 
   private constructor(private readonly files: JournalFile[], options: NativeJournalOptions) {
-    this.decoder = { decode: options.decode, isWanted: (name) => this.wanted === undefined || this.wanted.has(name) };
+    this.decoder = {
+      decode: options.decode,
+      names: new FieldNameTable((name, bytes, hash) => ({
+        name, bytes, hash, numeric: NUMERIC_FIELDS.has(name),
+        // journalctl prints _BOOT_ID from the entry header and suppresses the data field
+        wanted: name !== '_BOOT_ID' && (this.wanted === undefined || this.wanted.has(name)),
+      })),
+    };
     this.setWanted(options.wanted);
   }
 
@@ -107,7 +115,7 @@ export class NativeJournal {
     const files: JournalFile[] = [];
     const journal = new NativeJournal(files, options);
     try {
-      for (const file of paths) files.push(JournalFile.open(file, journal.decoder, journal.names));
+      for (const file of paths) files.push(JournalFile.open(file, journal.decoder));
     } catch (error) {
       for (const file of files) file.close();
       throw error;
@@ -129,7 +137,7 @@ export class NativeJournal {
 
   setWanted(wanted: ReadonlySet<string> | undefined): void {
     this.wanted = wanted;
-    this.names.clear();
+    this.decoder.names.clear();
     for (const file of this.files) file.forgetFields();
     const wants = (name: string): boolean => wanted === undefined || wanted.has(name);
     this.wants = { cursor: wants('__CURSOR'), realtime: wants('__REALTIME_TIMESTAMP'), monotonic: wants('__MONOTONIC_TIMESTAMP'), bootId: wants('_BOOT_ID') };
