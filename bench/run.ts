@@ -17,6 +17,7 @@ import { createProcessor } from '../src/workflow/run.js';
 import { DnatTable } from '../src/state/dnat.js';
 import { CounterStore } from '../src/state/counters.js';
 import type { State } from '../src/state/state.js';
+import type { Entry } from '../src/modules/api.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = path.join(root, '.bench');
@@ -62,17 +63,16 @@ function replayStats(args: string[], env: Record<string, string> = {}): { entrie
  * 20–25 % slower), and not the whole corpus in memory (a gigabyte of live lines would make every
  * major GC walk memory the daemon never holds).
  */
-async function workflowOnly(file: string, options: { prefillMappings?: number; freeDnat?: DnatOutcomes; stepHits?: (program: Program) => void } = {}): Promise<number> {
-  const { prefillMappings = 0, freeDnat } = options;
+async function workflowOnly(file: string, options: WorkflowHooks & { prefillMappings?: number } = {}): Promise<number> {
+  const { prefillMappings = 0 } = options;
   const log = createLogger({ quiet: true });
   const clock = new EntryClock();
   const services = makeServices({ log, clock, dryRun: true, persist: false, onEffect: () => {} });
   let state: State | undefined;
   const opened = await openConfig(benchConfig, (settings) => { const made = services(settings); state = made.state; return made; });
   if (!opened.program) throw new Error('bench config does not build');
-  if (freeDnat) makeDnatFree(opened.program, freeDnat);
+  options.prepare?.(opened.program);
   let prefilled = prefillMappings === 0;
-  let position = 0;
   const decode = makeByteDecoder(opened.settings.encoding);
   const process_ = createProcessor(opened.program, log);
   let elapsed = 0;
@@ -86,16 +86,22 @@ async function workflowOnly(file: string, options: { prefillMappings?: number; f
       }
       prefilled = true;
     }
-    // untimed: each entry carries what its dnatReplace steps will write
-    if (freeDnat) for (const entry of batch) entry[ORACLE_FIELD] = freeDnat.written.get(position++);
+    options.beforeBatch?.(batch);
     const started = performance.now();
     await runEntries(batch, clock, process_);
     elapsed += performance.now() - started;
     count += batch.length;
   });
   for (const instance of opened.program.instances) await instance.stop?.();
-  options.stepHits?.(opened.program);
+  options.after?.(opened.program);
   return Math.round(count / (elapsed / 1000));
+}
+
+/** Untimed additions to a workflow-only run: change its steps, look at each batch, read its step counts. */
+interface WorkflowHooks {
+  prepare?: (program: Program) => void;
+  beforeBatch?: (batch: Entry[]) => void;
+  after?: (program: Program) => void;
 }
 
 /** The DNAT steps of the bench config, and what its dnatReplace steps wrote into each entry (by position in the corpus). */
@@ -119,48 +125,60 @@ function checkSameHits(program: Program, outcomes: DnatOutcomes): void {
 
 /** Runs the corpus once and records what every dnatReplace step wrote (the real client address and port), by entry position. */
 async function dnatOutcomesOf(file: string): Promise<DnatOutcomes> {
-  const captures = new Set(stepsOf('action_dnatCapture').map((s) => s.label));
-  const replaces = new Map(stepsOf('action_dnatReplace').map((s) => [s.label, [s.args.saddrInto, s.args.sportInto].filter((f): f is string => typeof f === 'string')]));
-  const written = new Map<number, [string, unknown][]>();
-  const log = createLogger({ quiet: true });
-  const clock = new EntryClock();
-  const opened = await openConfig(benchConfig, makeServices({ log, clock, dryRun: true, persist: false, onEffect: () => {} }));
-  const program = opened.program!;
-  for (let i = 0; i < program.size; i++) {
-    const fields = replaces.get(program.labels[i]!);
-    const action = program.actions[i];
-    if (!fields || !action) continue;
-    program.actions[i] = { act(entry) {
-      action.act(entry);
-      written.set(entry[ORACLE_FIELD] as number, fields.map((f) => [f, entry[f]]));
-    } };
-  }
-  const run = createProcessor(program, log);
+  const outcomes: DnatOutcomes = {
+    captures: new Set(stepsOf('action_dnatCapture').map((s) => s.label)),
+    replaces: new Map(stepsOf('action_dnatReplace').map((s) => [s.label, [s.args.saddrInto, s.args.sportInto].filter((f): f is string => typeof f === 'string')])),
+    written: new Map(),
+    hits: new Float64Array(0),
+  };
   let position = 0;
-  await forEachBatch(file, makeByteDecoder(opened.settings.encoding), fieldsRead(program), (batch) => {
-    for (const entry of batch) entry[ORACLE_FIELD] = position++;
-    return runEntries(batch, clock, run);
+  await workflowOnly(file, {
+    prepare(program) {
+      for (let i = 0; i < program.size; i++) {
+        const fields = outcomes.replaces.get(program.labels[i]!);
+        const action = program.actions[i];
+        if (!fields || !action) continue;
+        program.actions[i] = { act(entry) {
+          action.act(entry);
+          outcomes.written.set(entry[ORACLE_FIELD] as number, fields.map((f) => [f, entry[f]]));
+        } };
+      }
+    },
+    beforeBatch(batch) { for (const entry of batch) entry[ORACLE_FIELD] = position++; },
+    after(program) { outcomes.hits = program.hits.slice(); },
   });
-  for (const instance of program.instances) await instance.stop?.();
-  return { captures, replaces, written, hits: program.hits.slice() };
+  return outcomes;
 }
 
 /**
  * Capture and replace at no cost: captures do nothing, and a replace writes what the real one wrote
- * (carried by the entry): the rest of the workflow runs as before. The gap to the real run is what
- * capture and replace cost; the ratio to the default corpus is the best any DNAT table could give.
+ * (carried by the entry, untimed): the rest of the workflow runs as before, which `after` checks.
+ * The gap to the real run is what capture and replace cost; the ratio to the default corpus is the
+ * best any DNAT table could give.
  */
-function makeDnatFree(program: Program, outcomes: DnatOutcomes): void {
-  for (let i = 0; i < program.size; i++) {
-    const label = program.labels[i]!;
-    if (outcomes.captures.has(label)) program.actions[i] = { act() {} };
-    else if (outcomes.replaces.has(label)) {
-      program.actions[i] = { act(entry) {
-        const outcome = entry[ORACLE_FIELD] as [string, unknown][] | undefined;
-        if (outcome) for (const [field, value] of outcome) if (value !== undefined) entry[field] = value;
-      } };
-    }
-  }
+function freeDnat(outcomes: DnatOutcomes): WorkflowHooks {
+  let position = 0;
+  return {
+    prepare(program) {
+      for (let i = 0; i < program.size; i++) {
+        const label = program.labels[i]!;
+        if (outcomes.captures.has(label)) program.actions[i] = { act() {} };
+        else if (outcomes.replaces.has(label)) {
+          program.actions[i] = { act(entry) {
+            const outcome = entry[ORACLE_FIELD] as [string, unknown][] | undefined;
+            if (outcome) for (const [field, value] of outcome) if (value !== undefined) entry[field] = value;
+          } };
+        }
+      }
+    },
+    beforeBatch(batch) {
+      for (const entry of batch) {
+        const outcome = outcomes.written.get(position++);
+        if (outcome) entry[ORACLE_FIELD] = outcome;
+      }
+    },
+    after: (program) => checkSameHits(program, outcomes),
+  };
 }
 
 function journalDir(file: string): string {
@@ -228,7 +246,7 @@ async function main(): Promise<void> {
         const d = await workflowOnly(defaultCorpus);
         const h = await workflowOnly(heavy);
         const p = await workflowOnly(heavy, { prefillMappings: PREFILLED_MAPPINGS });
-        const f = await workflowOnly(heavy, { freeDnat: outcomes, stepHits: (program) => checkSameHits(program, outcomes) });
+        const f = await workflowOnly(heavy, freeDnat(outcomes));
         rounds.default.push(d); rounds.heavy.push(h); rounds.prefilled.push(p); rounds.freeDnat.push(f);
         rounds.ratio.push(Number((h / d).toFixed(2)));
         rounds.prefilledRatio.push(Number((p / h).toFixed(2)));
