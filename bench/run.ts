@@ -9,15 +9,13 @@ import { parseArgs } from 'node:util';
 import { makeServices, EntryClock } from '../src/cli/services.js';
 import { openConfig } from '../src/cli/setup.js';
 import { makeByteDecoder } from '../src/journal/fields.js';
-import { forEachBatch, runEntries } from './batches.js';
+import { workflowRate, type WorkflowHooks } from './batches.js';
 import { journalFilesOf, NativeJournal } from '../src/journal/native/reader.js';
 import { fieldsRead, type Program } from '../src/workflow/program.js';
 import { createLogger } from '../src/system/log.js';
-import { createProcessor } from '../src/workflow/run.js';
 import { DnatTable } from '../src/state/dnat.js';
 import { CounterStore } from '../src/state/counters.js';
 import type { State } from '../src/state/state.js';
-import type { Entry } from '../src/modules/api.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = path.join(root, '.bench');
@@ -56,52 +54,23 @@ function replayStats(args: string[], env: Record<string, string> = {}): { entrie
   return JSON.parse(result.stderr.trim().split('\n').pop()!);
 }
 
-/**
- * The workflow alone: the file is streamed and parsed in batches of 1 000 entries (untimed),
- * then each batch is timed through the workflow. Small streamed batches, as the daemon sees its
- * entries: just parsed, still in the CPU caches (batches of 50 000 made every entry a cache miss,
- * 20–25 % slower), and not the whole corpus in memory (a gigabyte of live lines would make every
- * major GC walk memory the daemon never holds).
- */
-async function workflowOnly(file: string, options: WorkflowHooks & { prefillMappings?: number } = {}): Promise<number> {
-  const { prefillMappings = 0 } = options;
-  const log = createLogger({ quiet: true });
-  const clock = new EntryClock();
-  const services = makeServices({ log, clock, dryRun: true, persist: false, onEffect: () => {} });
-  let state: State | undefined;
-  const opened = await openConfig(benchConfig, (settings) => { const made = services(settings); state = made.state; return made; });
-  if (!opened.program) throw new Error('bench config does not build');
-  options.prepare?.(opened.program);
-  let prefilled = prefillMappings === 0;
-  const decode = makeByteDecoder(opened.settings.encoding);
-  const process_ = createProcessor(opened.program, log);
-  let elapsed = 0;
-  let count = 0;
-  await forEachBatch(file, decode, fieldsRead(opened.program), async (batch) => {
-    if (!prefilled) {
-      // live for the whole corpus (2^11 s buckets), on addresses the corpus never uses
-      const start = batch[0]!.__REALTIME_TIMESTAMP as number;
-      for (let i = 0; i < prefillMappings; i++) {
-        state!.dnat.capture({ saddr: `198.51.${i >> 8 & 255}.${i & 255}`, sport: String(i), addr: `10.255.${i >> 16}.${i >> 8 & 255}`, port: String(1024 + (i & 255)), daddr: undefined, dport: '22' }, start, 11);
-      }
-      prefilled = true;
-    }
-    options.beforeBatch?.(batch);
-    const started = performance.now();
-    await runEntries(batch, clock, process_);
-    elapsed += performance.now() - started;
-    count += batch.length;
-  });
-  for (const instance of opened.program.instances) await instance.stop?.();
-  options.after?.(opened.program);
-  return Math.round(count / (elapsed / 1000));
-}
+/** The bench config's workflow alone over `file` (see workflowOnly), in entries/s. */
+const workflowOnly = (file: string, hooks: WorkflowHooks = {}): Promise<number> => workflowRate(benchConfig, file, hooks);
 
-/** Untimed additions to a workflow-only run: change its steps, look at each batch, read its step counts. */
-interface WorkflowHooks {
-  prepare?: (program: Program) => void;
-  beforeBatch?: (batch: Entry[]) => void;
-  after?: (program: Program) => void;
+/** Live DNAT mappings on addresses the corpus never uses, added before its first batch, live for the whole corpus (2^11 s buckets). */
+function prefilledMappings(count: number): WorkflowHooks {
+  let state: State | undefined;
+  return {
+    prepare(_program, made) { state = made; },
+    beforeBatch(batch) {
+      if (state === undefined) return;
+      const start = batch[0]!.__REALTIME_TIMESTAMP as number;
+      for (let i = 0; i < count; i++) {
+        state.dnat.capture({ saddr: `198.51.${i >> 8 & 255}.${i & 255}`, sport: String(i), addr: `10.255.${i >> 16}.${i >> 8 & 255}`, port: String(1024 + (i & 255)), daddr: undefined, dport: '22' }, start, 11);
+      }
+      state = undefined;
+    },
+  };
 }
 
 /** The DNAT steps of the bench config, and what its dnatReplace steps wrote into each entry (by position in the corpus). */
@@ -245,8 +214,9 @@ async function main(): Promise<void> {
       for (let round = 0; round < 3; round++) {
         const d = await workflowOnly(defaultCorpus);
         const h = await workflowOnly(heavy);
-        const p = await workflowOnly(heavy, { prefillMappings: PREFILLED_MAPPINGS });
+        // the free run right after the real one: the share compares the two
         const f = await workflowOnly(heavy, freeDnat(outcomes));
+        const p = await workflowOnly(heavy, prefilledMappings(PREFILLED_MAPPINGS));
         rounds.default.push(d); rounds.heavy.push(h); rounds.prefilled.push(p); rounds.freeDnat.push(f);
         rounds.ratio.push(Number((h / d).toFixed(2)));
         rounds.prefilledRatio.push(Number((p / h).toFixed(2)));
