@@ -47,6 +47,12 @@ export function parseConfigText(text: string, file: string): { config?: LoadedCo
     return { line: lo + 1, column: offset - lineStarts[lo]! + 1 };
   };
 
+  // the parser recurses once per level: refuse what would overflow its stack before parsing
+  const tooDeep = firstTooDeep(text, MAX_JSON_DEPTH);
+  if (tooDeep !== undefined) {
+    return { issues: [{ severity: 'error', code: 'E_JSON', path: [], offset: tooDeep, ...position(tooDeep),
+      message: `invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels` }] };
+  }
   const parseErrors: ParseError[] = [];
   const root = parseTree(text, parseErrors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   if (parseErrors.length > 0 || !root) {
@@ -87,6 +93,26 @@ export function parseConfigText(text: string, file: string): { config?: LoadedCo
     return 0;
   };
   return { config: { file, text, raw, chains, locate, position }, issues: [] };
+}
+
+/** Deepest nesting of objects and arrays a config may have (a Pyruse config needs 5). */
+export const MAX_JSON_DEPTH = 256;
+
+/** Offset of the first `[` or `{` nested deeper than `limit`, outside strings; undefined if none. */
+function firstTooDeep(text: string, limit: number): number | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return i;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return undefined;
 }
 
 /** A property value is reported at its key, which is where a reader's eye goes. */

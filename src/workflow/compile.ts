@@ -48,7 +48,7 @@ export function compileWorkflow(chains: ChainSpec[]): { program: Program; issues
     live.set(chain.name, steps);
   }
 
-  const targetsOf = (chain: ChainSpec) => (live.get(chain.name) ?? []).flatMap((s) => [s.then, s.else]).filter((t): t is string => t !== undefined);
+  const targetsOf = (name: string) => (live.get(name) ?? []).flatMap((s) => [s.then, s.else]).filter((t): t is string => t !== undefined);
   for (const chain of chains) {
     for (const step of chain.steps) {
       for (const key of ['then', 'else'] as const) {
@@ -62,73 +62,77 @@ export function compileWorkflow(chains: ChainSpec[]): { program: Program; issues
     }
   }
 
-  // Loops: a cycle of jumps would send an entry round forever.
-  const color = new Map<string, 1 | 2>();
-  const reportedLoops = new Set<string>();
-  const visit = (name: string, trail: string[], via: PathSegment[][]) => {
-    const chain = byName.get(name);
-    if (!chain) return;
-    color.set(name, 1);
-    for (const step of live.get(name)!) {
-      for (const key of ['then', 'else'] as const) {
-        const target = step[key];
-        if (target === undefined || !byName.has(target)) continue;
-        if (color.get(target) === 1) {
-          const cycle = [...trail.slice(trail.indexOf(target)), target];
-          const key2 = [...cycle].slice(0, -1).sort().join('\0');
-          if (!reportedLoops.has(key2)) {
-            reportedLoops.add(key2);
-            issues.push({ severity: 'error', code: 'E_LOOP', path: [...step.path, key], message: `chains jump in a loop: ${cycle.map((c) => JSON.stringify(c)).join(' → ')}` });
-          }
-        } else if (!color.has(target)) visit(target, [...trail, target], via);
-      }
-    }
-    color.set(name, 2);
-  };
-  for (const chain of chains) if (!color.has(chain.name)) visit(chain.name, [chain.name], []);
+  // Every walk below keeps its own stack: a config may chain thousands of jumps, deeper than the call stack.
+  findLoops(chains, byName, live, issues);
 
   // Top-level chains, Pyruse order: a chain already reached from an earlier top-level chain is skipped.
   const reached = new Set<string>();
   const topLevel: string[] = [];
-  const mark = (name: string) => {
-    const chain = byName.get(name);
-    if (!chain || reached.has(name)) return;
-    reached.add(name);
-    for (const t of targetsOf(chain)) mark(t);
-  };
   for (const chain of chains) {
     if (reached.has(chain.name)) continue;
     topLevel.push(chain.name);
-    mark(chain.name);
+    const pending = [chain.name];
+    reached.add(chain.name);
+    while (pending.length > 0) {
+      for (const target of targetsOf(pending.pop()!)) {
+        if (byName.has(target) && !reached.has(target)) { reached.add(target); pending.push(target); }
+      }
+    }
   }
+  // The first chain declared below each chain that jumps to it, in one pass over all jumps.
+  const order = new Map(chains.map((c, i) => [c.name, i]));
+  const firstJumperBelow = new Map<string, ChainSpec>();
+  for (const [i, chain] of chains.entries()) {
+    for (const target of targetsOf(chain.name)) {
+      const targetIndex = order.get(target);
+      if (targetIndex !== undefined && targetIndex < i && chain.name !== target && !firstJumperBelow.has(target)) firstJumperBelow.set(target, chain);
+    }
+  }
+  const topLevelSet = new Set(topLevel);
   for (const chain of chains) {
-    if (!topLevel.includes(chain.name)) continue;
-    const jumpers = chains.filter((c) => c !== chain && chains.indexOf(c) > chains.indexOf(chain) && targetsOf(c).includes(chain.name));
-    if (jumpers.length > 0) {
+    const jumper = firstJumperBelow.get(chain.name);
+    if (jumper && topLevelSet.has(chain.name)) {
       issues.push({ severity: 'warning', code: 'W_JUMP_CHAIN_ABOVE', path: chain.path,
-        message: `chain is also a jump target of "${jumpers[0]!.name}" declared below it, so it runs both as a top-level chain and as a jump chain (Pyruse semantics); declare it below its first caller if it should only be a jump chain` });
+        message: `chain is also a jump target of "${jumper.name}" declared below it, so it runs both as a top-level chain and as a jump chain (Pyruse semantics); declare it below its first caller if it should only be a jump chain` });
     }
   }
 
-  // Open ends: does control ever leave this chain by falling through?
+  // Open ends: does control ever leave this chain by falling through? (false on a loop, reported above)
   const openMemo = new Map<string, boolean>();
-  const hasOpenEnds = (name: string, stack: Set<string> = new Set()): boolean => {
-    const cached = openMemo.get(name);
+  const hasOpenEnds = (root: string): boolean => {
+    const cached = openMemo.get(root);
     if (cached !== undefined) return cached;
-    if (stack.has(name)) return false;
-    stack.add(name);
-    const steps = live.get(name) ?? [];
-    let open = steps.length === 0;
-    steps.forEach((step, i) => {
-      const last = i === steps.length - 1;
-      if (step.kind === 'filter') {
-        if (step.else === undefined || hasOpenEnds(step.else, stack)) open = true;
-        if (step.then !== undefined ? hasOpenEnds(step.then, stack) : last) open = true;
-      } else if (step.then !== undefined && hasOpenEnds(step.then, stack)) open = true;
-    });
-    stack.delete(name);
-    openMemo.set(name, open);
-    return open;
+    interface Frame { name: string; open: boolean; jumps: string[]; next: number }
+    const frameOf = (name: string): Frame => {
+      const steps = live.get(name) ?? [];
+      let open = steps.length === 0;
+      const jumps: string[] = [];
+      steps.forEach((step, i) => {
+        if (step.kind === 'filter') {
+          if (step.else === undefined) open = true; else jumps.push(step.else);
+          if (step.then !== undefined) jumps.push(step.then); else if (i === steps.length - 1) open = true;
+        } else if (step.then !== undefined) jumps.push(step.then);
+      });
+      return { name, open, jumps, next: 0 };
+    };
+    const stack = [frameOf(root)];
+    const onStack = new Set([root]);
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      if (frame.next < frame.jumps.length) {
+        const target = frame.jumps[frame.next++]!;
+        const known = openMemo.get(target);
+        if (known !== undefined) frame.open ||= known;
+        else if (!onStack.has(target)) { onStack.add(target); stack.push(frameOf(target)); }
+        continue;
+      }
+      stack.pop();
+      onStack.delete(frame.name);
+      openMemo.set(frame.name, frame.open);
+      const parent = stack[stack.length - 1];
+      if (parent) parent.open ||= frame.open;
+    }
+    return openMemo.get(root)!;
   };
 
   // Build, last top-level chain first so each one's continuation is known.
@@ -141,9 +145,11 @@ export function compileWorkflow(chains: ChainSpec[]): { program: Program; issues
   const built = new Map<string, number>();
   const instances = new Set<FilterInstance | ActionInstance>();
 
-  const build = (name: string, continuation: number, stack: string[]): number => {
-    const chain = byName.get(name);
-    if (!chain || stack.includes(name)) return END; // reported above
+  interface BuildFrame { name: string; steps: StepSpec[]; base: number; continuation: number; step: number; jumpDone: boolean }
+  const onStack = new Set<string>();
+  /** A chain's first step number when already known, or a frame whose steps were just laid out. */
+  const layOut = (name: string, continuation: number): number | BuildFrame => {
+    if (!byName.has(name) || onStack.has(name)) return END; // reported above
     const memoKey = hasOpenEnds(name) ? `${name}\0${continuation}` : name;
     const existing = built.get(memoKey);
     if (existing !== undefined) return existing;
@@ -160,18 +166,45 @@ export function compileWorkflow(chains: ChainSpec[]): { program: Program; issues
       next.push(END);
       alt.push(END);
     }
-    const inner = [...stack, name];
-    steps.forEach((step, i) => {
-      const here = base + i;
-      const following = i + 1 < steps.length ? base + i + 1 : step.kind === 'filter' ? continuation : END;
-      next[here] = step.then !== undefined ? build(step.then, continuation, inner) : following;
-      if (step.kind === 'filter') alt[here] = step.else !== undefined ? build(step.else, continuation, inner) : continuation;
-    });
-    return base;
+    onStack.add(name);
+    return { name, steps, base, continuation, step: 0, jumpDone: false };
+  };
+  // Depth first, as a recursive build would: a jump target is laid out before the next step's.
+  const build = (name: string, continuation: number): number => {
+    const first = layOut(name, continuation);
+    if (typeof first === 'number') return first;
+    const stack = [first];
+    let returned: number | undefined;
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      let descended = false;
+      while (frame.step < frame.steps.length && !descended) {
+        const step = frame.steps[frame.step]!;
+        const here = frame.base + frame.step;
+        // `jumpDone` false: next[] (then) still to link; true: alt[] (else)
+        const target = frame.jumpDone ? (step.kind === 'filter' ? step.else : undefined) : step.then;
+        let link: number;
+        if (returned !== undefined) { link = returned; returned = undefined; }
+        else if (target !== undefined) {
+          const laid = layOut(target, frame.continuation);
+          if (typeof laid !== 'number') { stack.push(laid); descended = true; continue; }
+          link = laid;
+        } else if (!frame.jumpDone) {
+          link = frame.step + 1 < frame.steps.length ? here + 1 : step.kind === 'filter' ? frame.continuation : END;
+        } else link = step.kind === 'filter' ? frame.continuation : END;
+        if (!frame.jumpDone) { next[here] = link; frame.jumpDone = true; }
+        else { alt[here] = link; frame.jumpDone = false; frame.step++; }
+      }
+      if (descended) continue;
+      stack.pop();
+      onStack.delete(frame.name);
+      returned = frame.base;
+    }
+    return first.base;
   };
 
   let continuation = END;
-  for (let i = topLevel.length - 1; i >= 0; i--) continuation = build(topLevel[i]!, continuation, []);
+  for (let i = topLevel.length - 1; i >= 0; i--) continuation = build(topLevel[i]!, continuation);
 
   const size = labels.length;
   const program: Program = {
@@ -189,4 +222,45 @@ export function compileWorkflow(chains: ChainSpec[]): { program: Program; issues
     instances: [...instances],
   };
   return { program, issues, topLevel };
+}
+
+/** Loops: a cycle of jumps would send an entry round for ever. Each cycle is reported once. */
+function findLoops(chains: ChainSpec[], byName: Map<string, ChainSpec>, live: Map<string, StepSpec[]>, issues: ConfigIssue[]): void {
+  const color = new Map<string, 1 | 2>();
+  const reportedLoops = new Set<string>();
+  interface Jump { step: StepSpec; key: 'then' | 'else'; target: string }
+  const jumpsOf = (name: string): Jump[] => (live.get(name) ?? []).flatMap((step) =>
+    (['then', 'else'] as const).flatMap((key) => {
+      const target = step[key];
+      return target !== undefined && byName.has(target) ? [{ step, key, target }] : [];
+    }));
+  for (const chain of chains) {
+    if (color.has(chain.name)) continue;
+    // trail: the chains on the current path, with where each one sits in it
+    const trail: { name: string; jumps: Jump[]; next: number }[] = [{ name: chain.name, jumps: jumpsOf(chain.name), next: 0 }];
+    const trailIndex = new Map([[chain.name, 0]]);
+    color.set(chain.name, 1);
+    while (trail.length > 0) {
+      const frame = trail[trail.length - 1]!;
+      const jump = frame.jumps[frame.next++];
+      if (!jump) {
+        color.set(frame.name, 2);
+        trailIndex.delete(frame.name);
+        trail.pop();
+        continue;
+      }
+      if (color.get(jump.target) === 1) {
+        const cycle = [...trail.slice(trailIndex.get(jump.target)!).map((f) => f.name), jump.target];
+        const loopKey = cycle.slice(0, -1).sort().join('\0');
+        if (!reportedLoops.has(loopKey)) {
+          reportedLoops.add(loopKey);
+          issues.push({ severity: 'error', code: 'E_LOOP', path: [...jump.step.path, jump.key], message: `chains jump in a loop: ${cycle.map((c) => JSON.stringify(c)).join(' → ')}` });
+        }
+      } else if (!color.has(jump.target)) {
+        color.set(jump.target, 1);
+        trailIndex.set(jump.target, trail.length);
+        trail.push({ name: jump.target, jumps: jumpsOf(jump.target), next: 0 });
+      }
+    }
+  }
 }
