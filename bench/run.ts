@@ -10,6 +10,7 @@ import { makeServices, EntryClock } from '../src/cli/services.js';
 import { openConfig } from '../src/cli/setup.js';
 import { makeByteDecoder } from '../src/journal/fields.js';
 import { workflowRate, type WorkflowHooks } from './batches.js';
+import { configCompileSeconds } from './config.js';
 import { journalFilesOf, NativeJournal } from '../src/journal/native/reader.js';
 import { fieldsRead, type Program } from '../src/workflow/program.js';
 import { createLogger } from '../src/system/log.js';
@@ -332,6 +333,15 @@ async function main(): Promise<void> {
     const runs = Array.from({ length: 5 }, () => seconds(['node', peruse, 'check', fixture]));
     const typical = Number(median(runs).toFixed(3));
     row({ name: 'startup.check', value: typical, unit: 's', target: '< 0.5', ok: typical < 0.5, note: `median of 5, ${all(runs.map((r) => Number(r.toFixed(3))))}` });
+  }
+
+  if (want('config')) {
+    const small = await configCompileSeconds(1000, path.join(work, 'config'));
+    const large = await configCompileSeconds(8000, path.join(work, 'config'));
+    row({ name: 'config.compile1000Chains', value: Number(small.seconds.toFixed(3)), unit: 's', note: `${small.steps} steps, best of 3` });
+    row({ name: 'config.compile8000Chains', value: Number(large.seconds.toFixed(3)), unit: 's', note: `${large.steps} steps, best of 3` });
+    const growth = Number((large.seconds / small.seconds).toFixed(1));
+    row({ name: 'config.growth8x', value: growth, unit: '×', target: '< 12 (linear: 8)', ok: growth < 12, note: '8 000 chains / 1 000 chains' });
   }
 
   if (values.json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
