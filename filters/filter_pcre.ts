@@ -17,7 +17,7 @@ export default defineFilter<Args>({
   },
   create({ field, re, save = [] }, ctx) {
     const pattern = compilePattern(re, 're');
-    if (pattern.fallbackReason) ctx.warn(`RE2 cannot compile this pattern (${pattern.fallbackReason}); it runs on the backtracking JS engine`, 're', 'W_REGEX_FALLBACK');
+    if (pattern.fallbackReason) ctx.warn(`RE2 cannot compile this pattern (${pattern.fallbackReason}); it runs on the backtracking JS engine${pattern.backtracking ? `; ${pattern.backtracking}` : ''}`, 're', 'W_REGEX_FALLBACK');
     if (save.length > pattern.groupCount) {
       throw new ConfigError('E_BAD_ARGS', `"save" names ${save.length} fields but the pattern has ${pattern.groupCount} capturing groups`, 'save');
     }

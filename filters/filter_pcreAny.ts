@@ -17,7 +17,7 @@ export default defineFilter<Args>({
   create({ field, re }, ctx) {
     const patterns: CompiledPattern[] = re.map((source, i) => {
       const pattern = compilePattern(source, `re[${i}]`);
-      if (pattern.fallbackReason) ctx.warn(`RE2 cannot compile this pattern (${pattern.fallbackReason}); it runs on the backtracking JS engine`, `re[${i}]`, 'W_REGEX_FALLBACK');
+      if (pattern.fallbackReason) ctx.warn(`RE2 cannot compile this pattern (${pattern.fallbackReason}); it runs on the backtracking JS engine${pattern.backtracking ? `; ${pattern.backtracking}` : ''}`, `re[${i}]`, 'W_REGEX_FALLBACK');
       return pattern;
     });
     return {

@@ -6,7 +6,7 @@ import type { CommandRunner } from '../system/exec.js';
 import type { Mailer } from '../system/mailer-api.js';
 import { compileWorkflow, type ChainSpec, type StepSpec } from '../workflow/compile.js';
 import type { Program } from '../workflow/program.js';
-import { ConfigError, closest, formatPath, parseSubPath, type ConfigIssue, type PathSegment } from './errors.js';
+import { clipMessage, ConfigError, closest, formatPath, parseSubPath, type ConfigIssue, type PathSegment } from './errors.js';
 import type { LoadedConfig } from './load.js';
 import { KNOWN_TOP_LEVEL, topLevelSchema, validateAgainst } from './schema.js';
 import { Settings } from './settings.js';
@@ -152,5 +152,5 @@ function buildStep(value: unknown, path: PathSegment[], label: string, registry:
 
 /** `FILE:LINE:COL  PATH  CODE  message`, one line per issue. */
 export function formatIssue(file: string, issue: ConfigIssue): string {
-  return `${file}:${issue.line ?? 1}:${issue.column ?? 1}  ${formatPath(issue.path)}  ${issue.code}  ${issue.message}`;
+  return `${file}:${issue.line ?? 1}:${issue.column ?? 1}  ${formatPath(issue.path)}  ${issue.code}  ${clipMessage(issue.message)}`;
 }

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'E_UNREACHABLE_STEP' // a step after an explicit `then` can never run
   | 'E_MODULE_LOAD' // a user module file fails to load or declares itself wrongly
   | 'E_MODULE_CONFLICT' // a user module reuses a built-in (or another user module's) name
+  | 'E_REDOS' // a pattern only the backtracking JS engine runs, which some line makes backtrack exponentially
   | 'E_IO'; // the config file cannot be read
 
 export type WarningCode =
@@ -48,10 +49,30 @@ export interface ConfigIssue {
   column?: number;
 }
 
+/** Longest value quoted in full in a message; a longer one is cut, its length given. */
+export const MAX_QUOTED_CHARS = 200;
+
+/** `value` cut to `keep` characters plus `… (5 242 880 chars)` when longer. */
+export function clip(value: string, keep = MAX_QUOTED_CHARS): string {
+  if (value.length <= keep) return value;
+  return `${value.slice(0, keep)}… (${value.length.toLocaleString('en-US').replace(/,/g, ' ')} chars)`;
+}
+
+/**
+ * A message with every long value cut: a run of more than MAX_QUOTED_CHARS non-blank characters
+ * (a pattern, a name), then the whole message if still too long (its end kept: it says why).
+ */
+export function clipMessage(message: string): string {
+  const clipped = message.replace(new RegExp(`\\S{${MAX_QUOTED_CHARS + 1},}`, 'g'), (run) => clip(run));
+  if (clipped.length <= 4 * MAX_QUOTED_CHARS) return clipped;
+  return `${clipped.slice(0, 2 * MAX_QUOTED_CHARS)}… (${clipped.length.toLocaleString('en-US').replace(/,/g, ' ')} chars) …${clipped.slice(-MAX_QUOTED_CHARS)}`;
+}
+
 /** `actions["SSH"][2].args.re`: chain names always bracketed, identifiers dotted. */
 export function formatPath(path: readonly PathSegment[]): string {
   let out = '';
-  path.forEach((seg, i) => {
+  path.forEach((segment, i) => {
+    const seg = typeof segment === 'string' ? clip(segment) : segment;
     if (typeof seg === 'number') out += `[${seg}]`;
     else if (i === 0 && /^[A-Za-z_][\w-]*$/.test(seg)) out += seg;
     else if (i === 1 && path[0] === 'actions') out += `[${JSON.stringify(seg)}]`;

@@ -1,7 +1,8 @@
 import RE2 from 're2';
-import { ConfigError } from '../config/errors.js';
+import { clip, ConfigError } from '../config/errors.js';
 import { hasSurrogate, linearJsRegExp } from './linear-js.js';
 import { requiredLiterals } from './literals.js';
+import { refuseCatastrophicBacktracking } from './redos.js';
 
 export interface CompiledPattern {
   /** `exec` like RegExp: index 0 the whole match, then numbered groups; `.groups` for named ones. */
@@ -12,6 +13,8 @@ export interface CompiledPattern {
   readonly groupNames: readonly string[];
   /** Set when RE2 refused the pattern: why it runs on the backtracking engine. */
   readonly fallbackReason?: string;
+  /** Set when the fallback pattern can backtrack more than linearly (an exponential one is refused). */
+  readonly backtracking?: string;
 }
 
 /**
@@ -54,6 +57,7 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
   let probe: RegExpExecArray | null;
   let engine: CompiledPattern['engine'] = 're2';
   let fallbackReason: string | undefined;
+  let backtracking: string | undefined;
   try {
     regex = new RE2(source, flags);
     probe = new RE2(`${source}|`, flags).exec('');
@@ -62,10 +66,12 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
       regex = new RegExp(source, flags);
       probe = new RegExp(`${source}|`, flags).exec('');
     } catch (jsError) {
-      throw new ConfigError('E_BAD_REGEX', `invalid regular expression: ${(jsError as Error).message.replace(/^Invalid regular expression: /, '')}`, argsSubPath);
+      const reason = (jsError as Error).message.replace(/^Invalid regular expression: /, '').replace(`/${source}/`, () => `/${clip(source)}/`);
+      throw new ConfigError('E_BAD_REGEX', `invalid regular expression: ${reason}`, argsSubPath);
     }
     engine = 'js';
     fallbackReason = (re2Error as Error).message;
+    backtracking = refuseCatastrophicBacktracking(source, flags, argsSubPath);
   }
   const groupCount = probe ? probe.length - 1 : 0;
   const groupNames = probe?.groups ? Object.keys(probe.groups) : [];
@@ -85,5 +91,5 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
       return regex.exec(text);
     };
   }
-  return { exec, engine, groupCount, groupNames, fallbackReason };
+  return { exec, engine, groupCount, groupNames, fallbackReason, backtracking };
 }

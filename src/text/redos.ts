@@ -1,0 +1,88 @@
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import type { Diagnostics } from 'recheck';
+import { clip, ConfigError } from '../config/errors.js';
+
+/** recheck's own limit; a pattern it cannot judge in this time is kept, with a warning. */
+const CHECK_TIMEOUT_MS = 5000;
+
+type CheckSync = (source: string, flags: string, params?: { timeout?: number; randomSeed?: number }) => Diagnostics;
+let checkSync: CheckSync | undefined;
+/** One verdict per pattern for the life of the process: a SIGHUP reload does not pay again. */
+const verdicts = new Map<string, { refusal?: string; note?: string }>();
+
+/**
+ * For a pattern RE2 refused, which then runs on the backtracking JS engine: refuses it (E_REDOS)
+ * when some line can make it backtrack exponentially, as recheck (a ReDoS checker) proves with an
+ * attack string. Returns a note for the warning when the cost is polynomial (kept: Pyruse configs
+ * have such patterns, and a journal line is short) or could not be judged.
+ */
+export function refuseCatastrophicBacktracking(source: string, flags: string, argsSubPath: string): string | undefined {
+  const key = `${flags}/${source}`;
+  let verdict = verdicts.get(key);
+  if (!verdict) {
+    verdict = judge(source, flags);
+    verdicts.set(key, verdict);
+  }
+  if (verdict.refusal) throw new ConfigError('E_REDOS', verdict.refusal, argsSubPath);
+  return verdict.note;
+}
+
+function judge(source: string, flags: string): { refusal?: string; note?: string } {
+  // loaded only for a fallback pattern: 3 MB of JavaScript most configs never need
+  checkSync ??= (createRequire(import.meta.url)('recheck') as { checkSync: CheckSync }).checkSync;
+  // recheck's pure-JavaScript analyser, in this thread: no worker, no Java, no native helper
+  const backend = process.env.RECHECK_SYNC_BACKEND;
+  process.env.RECHECK_SYNC_BACKEND = 'pure';
+  let result: Diagnostics;
+  try {
+    result = checkSync(source, flags, { timeout: CHECK_TIMEOUT_MS, randomSeed: 0 });
+  } finally {
+    if (backend === undefined) delete process.env.RECHECK_SYNC_BACKEND;
+    else process.env.RECHECK_SYNC_BACKEND = backend;
+  }
+  if (result.status === 'safe') return {};
+  if (result.status === 'unknown') {
+    const why = result.error.kind === 'timeout' ? `not judged within ${CHECK_TIMEOUT_MS / 1000} s` : `${result.error.kind}${'message' in result.error ? `: ${result.error.message}` : ''}`;
+    return { note: `the ReDoS check could not tell whether a line can make it backtrack for long (${why})` };
+  }
+  const attack = clip(result.attack.pattern);
+  const parts = [...new Set(result.hotspot.filter((h) => h.temperature === 'heat').map((h) => source.slice(h.start, h.end)))];
+  const where = parts.length > 0 ? `; the parts that backtrack: ${parts.map((p) => `"${clip(p, 60)}"`).join(', ')}` : '';
+  if (result.complexity.type === 'exponential' && growsExponentially(source, flags, result.attack)) {
+    return { refusal: `catastrophic backtracking: on the JS engine a line like ${attack} takes exponential time (each more character doubles it), so one log line could stall peruse for minutes${where}; rewrite it so that a text can match only one way (RE2 refused it, so it cannot run in linear time)` };
+  }
+  const growth = result.complexity.type === 'polynomial' ? `as length^${result.complexity.degree}` : 'faster than linearly';
+  return { note: `its matching time can grow ${growth} on a line like ${attack}${where}` };
+}
+
+/**
+ * recheck's verdict rests partly on its own timings, which a loaded machine can skew: a pattern is
+ * refused only when the JS engine itself confirms it. With more repeats of the attack's pumped part,
+ * matching time must multiply (×3 or more for two more repeats) once it is measurable; polynomial
+ * growth is far gentler at that size (×2 for degree 4 at 12 repeats).
+ */
+function growsExponentially(source: string, flags: string, attack: { pumps: { prefix: string; pump: string }[]; suffix: string }): boolean {
+  const regex = new RegExp(source, flags);
+  const line = (repeats: number) => attack.pumps.map((p) => p.prefix + p.pump.repeat(repeats)).join('') + attack.suffix;
+  const bestOf3 = (text: string) => {
+    let best = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const started = performance.now();
+      regex.lastIndex = 0;
+      regex.exec(text);
+      best = Math.min(best, performance.now() - started);
+    }
+    return best;
+  };
+  let before = bestOf3(line(10));
+  for (let repeats = 12; repeats <= 60; repeats += 2) {
+    const now = bestOf3(line(repeats));
+    if (now >= MEASURABLE_MS) return now / before >= 3;
+    before = now;
+  }
+  return false;
+}
+
+/** Matching time long enough to compare (the last one before it is at most a third of it when exponential). */
+const MEASURABLE_MS = 5;
