@@ -1,4 +1,4 @@
-import { defineAction, eventTimeOf } from '../src/modules/api.js';
+import { defineAction, eventTimeOf, MAX_DURATION_SECONDS } from '../src/modules/api.js';
 
 interface Args { counter: string; for: string; keepSeconds?: number; save?: string }
 
@@ -12,7 +12,7 @@ export default defineAction<Args>({
     properties: {
       counter: { type: 'string', description: 'Counter category, e.g. "ssh"; steps naming the same category share it.' },
       for: { type: 'string', description: 'Entry field holding the key, e.g. the IP address.' },
-      keepSeconds: { type: 'number', exclusiveMinimum: 0, description: 'How long this raise counts (event time); forever if absent.' },
+      keepSeconds: { type: 'number', exclusiveMinimum: 0, maximum: MAX_DURATION_SECONDS, description: 'How long this raise counts (event time); forever if absent; at most 10 years.' },
       save: { type: 'string', description: 'Entry field receiving the resulting value.' },
     },
   },

@@ -1,4 +1,4 @@
-import { defineAction, eventTimeOf } from '../src/modules/api.js';
+import { defineAction, eventTimeOf, MAX_DURATION_SECONDS } from '../src/modules/api.js';
 
 interface Args { counter: string; for: string; graceSeconds?: number; save?: string }
 
@@ -12,7 +12,7 @@ export default defineAction<Args>({
     properties: {
       counter: { type: 'string', description: 'Counter category, e.g. "ssh".' },
       for: { type: 'string', description: 'Entry field holding the key, e.g. the IP address.' },
-      graceSeconds: { type: 'number', minimum: 0, description: 'How long the count stays at 0 whatever the raises (event time).' },
+      graceSeconds: { type: 'number', minimum: 0, maximum: MAX_DURATION_SECONDS, description: 'How long the count stays at 0 whatever the raises (event time); at most 10 years.' },
       save: { type: 'string', description: 'Entry field receiving the resulting value (always 0).' },
     },
   },

@@ -1,4 +1,4 @@
-import { ConfigError, defineAction, eventTimeOf, type Entry } from '../src/modules/api.js';
+import { ConfigError, defineAction, eventTimeOf, MAX_DURATION_SECONDS, type Entry } from '../src/modules/api.js';
 
 interface Args {
   saddr: string; sport?: string;
@@ -42,7 +42,7 @@ export default defineAction<Args>({
       daddrValue: value('Constant daddr, used when the daddr field is absent.'),
       dport: field('Field with the service port.'),
       dportValue: value('Constant dport, used when the dport field is absent.'),
-      keepSeconds: { type: 'number', exclusiveMinimum: 0, description: 'How long the mapping is kept (default 63), rounded up to a power of two.' },
+      keepSeconds: { type: 'number', exclusiveMinimum: 0, maximum: MAX_DURATION_SECONDS, description: 'How long the mapping is kept (default 63), rounded up to a power of two; at most 10 years.' },
     },
   },
   create(args, ctx) {

@@ -1,4 +1,4 @@
-import { createBanStep, defineAction, ipsetBackend } from '../src/modules/api.js';
+import { createBanStep, defineAction, ipsetBackend, MAX_DURATION_SECONDS } from '../src/modules/api.js';
 
 interface Args { IP: string; ipSetIPv4: string; ipSetIPv6: string; banSeconds?: number; banIPv6Prefix?: number }
 
@@ -13,7 +13,7 @@ export default defineAction<Args>({
       IP: { type: 'string', description: 'Entry field holding the address; anything that is not exactly an address is logged and ignored.' },
       ipSetIPv4: { type: 'string', description: 'ipset for IPv4 addresses (hash:ip family inet, with timeout support).' },
       ipSetIPv6: { type: 'string', description: 'ipset for IPv6 addresses (hash:ip family inet6; hash:net with banIPv6Prefix).' },
-      banSeconds: { type: 'integer', minimum: 1, description: 'Ban length from the entry time; absent = permanent.' },
+      banSeconds: { type: 'integer', minimum: 1, maximum: MAX_DURATION_SECONDS, description: 'Ban length from the entry time; absent = permanent; at most 10 years.' },
       banIPv6Prefix: { type: 'integer', minimum: 1, maximum: 128, description: 'Ban the whole IPv6 prefix of this length (e.g. 64); the v6 set must be hash:net.' },
     },
   },

@@ -1,4 +1,5 @@
 import {
+  MAX_DURATION_SECONDS,
   ArchiveStore, ConfigError, DEFAULT_ARCHIVE_DIR, DEFAULT_STALE_MS, defineAction, parseIp, parseTraceTime, PROTOCOLS, trace,
   type Entry, type Protocol, type TraceStatus,
 } from '../src/modules/api.js';
@@ -66,7 +67,7 @@ export default defineAction<Args>({
       defaultProtocol: { type: 'string', enum: ['tcp', 'udp', 'icmp'], description: 'Protocol when protocolField is absent or empty; default tcp.' },
       into: { type: 'string', description: 'Field receiving the internal address; never overwritten when already set.' },
       statusField: { type: 'string', description: 'Field receiving the trace status (found, ambiguous, no-archive…); default natfwStatus.' },
-      skewSeconds: { type: 'number', minimum: 0, description: 'How far the reported time may be off; archives in force within ± this are candidates.' },
+      skewSeconds: { type: 'number', minimum: 0, maximum: MAX_DURATION_SECONDS, description: 'How far the reported time may be off; archives in force within ± this are candidates; at most 10 years.' },
     },
   },
   create(args, ctx) {

@@ -1,4 +1,4 @@
-import { createBanStep, defineAction, nftBackend } from '../src/modules/api.js';
+import { createBanStep, defineAction, nftBackend, MAX_DURATION_SECONDS } from '../src/modules/api.js';
 
 interface Args { IP: string; nftSetIPv4: string; nftSetIPv6: string; banSeconds?: number; banIPv6Prefix?: number }
 
@@ -13,7 +13,7 @@ export default defineAction<Args>({
       IP: { type: 'string', description: 'Entry field holding the address; anything that is not exactly an address is logged and ignored.' },
       nftSetIPv4: { type: 'string', description: 'Set for IPv4 addresses, as FAMILY TABLE SET, e.g. "ip Inet4 ssh_ban" (flags timeout).' },
       nftSetIPv6: { type: 'string', description: 'Set for IPv6 addresses, e.g. "ip6 Inet6 ssh_ban".' },
-      banSeconds: { type: 'integer', minimum: 1, description: 'Ban length from the entry time; absent = permanent.' },
+      banSeconds: { type: 'integer', minimum: 1, maximum: MAX_DURATION_SECONDS, description: 'Ban length from the entry time; absent = permanent; at most 10 years.' },
       banIPv6Prefix: { type: 'integer', minimum: 1, maximum: 128, description: 'Ban the whole IPv6 prefix of this length (e.g. 64); the v6 set needs flags interval.' },
     },
   },

@@ -209,7 +209,13 @@ export class Daemon {
       lastEventMicros: () => this.eventTime,
       emails: () => this.emails,
     });
-    this.metricsServer = await serveMetrics({ port: metrics.port, host: metrics.host }, registry, this.log);
+    try {
+      this.metricsServer = await serveMetrics({ port: metrics.port, host: metrics.host }, registry, this.log);
+    } catch (error) {
+      // bans matter more than their figures: a port taken by another service does not stop peruse
+      const where = `${metrics.host ?? '127.0.0.1'}:${metrics.port}`;
+      this.log.error(`metrics: cannot listen on ${where} (${(error as Error).message}); running without metrics`);
+    }
   }
 
   /** Counts sends for the metrics; wraps `send` in place so the mailer's other methods (drain) keep working. */

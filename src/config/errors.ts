@@ -59,11 +59,12 @@ export function clip(value: string, keep = MAX_QUOTED_CHARS): string {
 }
 
 /**
- * A message with every long value cut: a run of more than MAX_QUOTED_CHARS non-blank characters
- * (a pattern, a name), then the whole message if still too long (its end kept: it says why).
+ * A message with every long value cut that its maker left whole: a run of more than twice
+ * MAX_QUOTED_CHARS non-blank characters (a pattern, a name; one already cut is shorter), then the
+ * whole message if still too long (its end kept: it says why).
  */
 export function clipMessage(message: string): string {
-  const clipped = message.replace(new RegExp(`\\S{${MAX_QUOTED_CHARS + 1},}`, 'g'), (run) => clip(run));
+  const clipped = message.replace(new RegExp(`\\S{${2 * MAX_QUOTED_CHARS + 1},}`, 'g'), (run) => clip(run));
   if (clipped.length <= 4 * MAX_QUOTED_CHARS) return clipped;
   return `${clipped.slice(0, 2 * MAX_QUOTED_CHARS)}… (${clipped.length.toLocaleString('en-US').replace(/,/g, ' ')} chars) …${clipped.slice(-MAX_QUOTED_CHARS)}`;
 }

@@ -48,7 +48,7 @@ export const topLevelSchema = {
           type: 'object', description: 'Send through SMTP instead of sendmail.', additionalProperties: false, required: ['host'],
           properties: {
             host: { type: 'string', description: 'SMTP server.' },
-            port: { type: 'integer', description: 'SMTP port.' },
+            port: { type: 'integer', minimum: 1, maximum: 65535, description: 'SMTP port.' },
             secure: { type: 'boolean', description: 'TLS from the start (port 465).' },
             auth: { type: 'object', additionalProperties: false, required: ['user', 'pass'], properties: { user: { type: 'string' }, pass: { type: 'string' } }, description: 'Credentials.' },
           },
@@ -75,7 +75,7 @@ export const topLevelSchema = {
     },
     metrics: {
       type: 'object', additionalProperties: false, description: 'Prometheus endpoint.',
-      properties: { port: { type: 'integer', description: 'TCP port on loopback.' }, host: { type: 'string', description: 'Listen address (default 127.0.0.1).' } },
+      properties: { port: { type: 'integer', minimum: 1, maximum: 65535, description: 'TCP port on loopback (1-65535); when it is taken, peruse runs without metrics and says so.' }, host: { type: 'string', description: 'Listen address (default 127.0.0.1).' } },
     },
     limits: {
       type: 'object', additionalProperties: false, description: 'Memory bounds under attack.',

@@ -8,6 +8,7 @@ import type { CommandRunner } from '../system/exec.js';
 import type { Mailer } from '../system/mailer-api.js';
 
 export { ConfigError } from '../config/errors.js';
+export { MAX_DURATION_SECONDS } from '../config/limits.js';
 export type { ErrorCode, WarningCode } from '../config/errors.js';
 import type { WarningCode } from '../config/errors.js';
 export { compileTemplate, formatTimestamp } from '../text/template.js';

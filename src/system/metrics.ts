@@ -107,8 +107,9 @@ export async function serveMetrics(options: { port: number; host?: string }, reg
   });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => { server.off('error', reject); resolve(); });
+    const refused = (error: Error) => { server.close(); reject(error); };
+    server.once('error', refused);
+    server.listen(options.port, host, () => { server.off('error', refused); resolve(); });
   });
   log.info(`metrics on http://${host.includes(':') ? `[${host}]` : host}:${options.port}/metrics`);
   return server;
