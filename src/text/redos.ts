@@ -18,6 +18,7 @@ const verdicts = new Map<string, { refusal?: string; note?: string }>();
  * have such patterns, and a journal line is short) or could not be judged.
  */
 export function refuseCatastrophicBacktracking(source: string, flags: string, argsSubPath: string): string | undefined {
+  if (!hasAmbiguousLoop(source)) return undefined;
   const key = `${flags}/${source}`;
   let verdict = verdicts.get(key);
   if (!verdict) {
@@ -26,6 +27,47 @@ export function refuseCatastrophicBacktracking(source: string, flags: string, ar
   }
   if (verdict.refusal) throw new ConfigError('E_REDOS', verdict.refusal, argsSubPath);
   return verdict.note;
+}
+
+/**
+ * Exponential backtracking needs a repeated group whose body can match one text in several ways,
+ * which takes an alternation or a quantifier inside it: `(a|a)*`, `(a+)+`, `(?:\s*x*){9}`. A body
+ * without either matches a text one way only (a backreference matches a fixed text, a lookaround is
+ * atomic in JS). Patterns with no such group, most fallback ones, skip the costly analysis.
+ */
+export function hasAmbiguousLoop(source: string): boolean {
+  // for each open group: does its body hold an alternation or a quantifier?
+  const open: boolean[] = [];
+  let closedAmbiguous = false; // the group that just closed, if a quantifier follows it
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    const quantifier = c === '*' || c === '+' || c === '?' || (c === '{' && /^\{\d+(?:,\d*)?\}/.test(source.slice(i, i + 24)));
+    if (quantifier) {
+      // `?` right after `(` opens a special group, after a quantifier it makes it lazy: not a quantifier here
+      if (c === '?' && (source[i - 1] === '(' || /[*+?}]/.test(source[i - 1] ?? ''))) { closedAmbiguous = false; continue; }
+      if (closedAmbiguous) return true;
+      if (open.length > 0) open[open.length - 1] = true;
+      if (c === '{') i = source.indexOf('}', i);
+      continue;
+    }
+    closedAmbiguous = false;
+    if (c === '\\') i++;
+    else if (c === '[') {
+      // a class is one character whatever it holds; `]` first in it is literal
+      i++;
+      if (source[i] === '^') i++;
+      if (source[i] === ']') i++;
+      while (i < source.length && source[i] !== ']') i += source[i] === '\\' ? 2 : 1;
+    } else if (c === '(') open.push(false);
+    else if (c === ')') {
+      const ambiguous = open.pop() ?? false;
+      if (ambiguous && open.length > 0) open[open.length - 1] = true;
+      closedAmbiguous = ambiguous;
+    } else if (c === '|') {
+      if (open.length > 0) open[open.length - 1] = true;
+    }
+  }
+  return false;
 }
 
 function judge(source: string, flags: string): { refusal?: string; note?: string } {
