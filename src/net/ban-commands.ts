@@ -72,7 +72,7 @@ export const nftBackend: BanBackend = {
     const lines: string[] = [];
     for (const [set, group] of bySet) {
       const bare = group.map((e) => e.ip).join(', ');
-      const timed = group.map((e) => (e.seconds === undefined ? e.ip : `${e.ip} timeout ${e.seconds}s`)).join(', ');
+      const timed = group.map((e) => nftElement(e.ip, e.seconds)).join(', ');
       // `add` of an existing element keeps its old timeout, and `delete` of a missing one fails
       // the transaction: add, delete, add sets every element to exactly the remaining time.
       lines.push(`add element ${set} { ${bare} }`, `delete element ${set} { ${bare} }`, `add element ${set} { ${timed} }`);
@@ -133,7 +133,16 @@ function ipsetCommands(commands: string[][]): BackendCommand {
 }
 
 function nftElement(ip: string, seconds: number | undefined): string {
-  return seconds === undefined ? ip : `${ip} timeout ${seconds}s`;
+  return seconds === undefined ? ip : `${ip} timeout ${nftTimeout(seconds)}`;
+}
+
+/** nft reads at most 99 999 999 in one number ("value too large"): longer bans are given in days. */
+const NFT_MAX_NUMBER = 99_999_999;
+
+/** `3600s` as Pyruse writes it; a ban longer than nft reads in seconds (3.2 years) as `3653d0s`. */
+export function nftTimeout(seconds: number): string {
+  if (seconds <= NFT_MAX_NUMBER) return `${seconds}s`;
+  return `${Math.floor(seconds / 86_400)}d${seconds % 86_400}s`;
 }
 
 function groupBySet(elements: readonly BanElement[]): Map<string, BanElement[]> {

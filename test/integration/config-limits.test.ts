@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNetNs, nftElements, type NetNs } from './netns.js';
 
 // Configs that used to crash `check` or `run` (a stack trace, exit 1) or to slip through it: each is
 // now refused with FILE:LINE:COL  PATH  CODE  message and exit 78, or run safely. Real CLI throughout.
@@ -149,6 +150,32 @@ describe('durations', () => {
     const result = peruse(['check', writeConfig('ten-years.json', banning(TEN_YEARS, TEN_YEARS, TEN_YEARS))]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
+  });
+
+  describe('in a real nft set', () => {
+    let ns: NetNs;
+    beforeAll(() => {
+      ns = createNetNs('i19');
+      ns.run(['nft', '-f', '-'], 'table ip f { set s4 { type ipv4_addr; flags timeout; }; }\ntable ip6 f { set s6 { type ipv6_addr; flags timeout; }; }\n');
+    });
+    afterAll(() => ns?.remove());
+
+    it('a 10-year ban reaches the set with its timeout, when banned and when restored', () => {
+      const file = writeConfig('ten-year-ban.json', {
+        storage: path.join(dir, 'ten-year-storage'), nftBan: { nft: [...ns.prefix, 'nft'] },
+        actions: { Ban: [{ action: 'action_nftBan', args: { IP: 'IP', nftSetIPv4: 'ip f s4', nftSetIPv6: 'ip6 f s6', banSeconds: TEN_YEARS } }] },
+      });
+      const entry = JSON.stringify({ __REALTIME_TIMESTAMP: String(Date.now() * 1000), IP: '203.0.113.9' });
+      const replay = peruse(['replay', '--config', file, '--input', '-'], entry + '\n');
+      expect(replay.status, replay.stderr).toBe(0);
+      const banned = nftElements(ns, 'ip f s4').get('203.0.113.9');
+      expect(banned).toBeGreaterThan(TEN_YEARS - 60);
+      expect(banned).toBeLessThanOrEqual(TEN_YEARS);
+      ns.run(['nft', 'flush', 'set', 'ip', 'f', 's4']);
+      const restore = peruse(['bans', 'restore', '--config', file]);
+      expect(restore.status, restore.stderr).toBe(0);
+      expect(nftElements(ns, 'ip f s4').get('203.0.113.9')).toBeGreaterThan(TEN_YEARS - 120);
+    });
   });
 });
 
