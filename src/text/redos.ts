@@ -4,7 +4,7 @@ import type { Diagnostics } from 'recheck';
 import { clip, ConfigError } from '../config/errors.js';
 
 /** recheck's own limit; a pattern it cannot judge in this time is kept, with a warning. */
-const CHECK_TIMEOUT_MS = 5000;
+const CHECK_TIMEOUT_MS = 10_000;
 
 type CheckSync = (source: string, flags: string, params?: { timeout?: number; randomSeed?: number }) => Diagnostics;
 let checkSync: CheckSync | undefined;
@@ -101,10 +101,10 @@ function judge(source: string, flags: string): { refusal?: string; note?: string
 /**
  * recheck's verdict rests partly on its own timings, which a loaded machine can skew: a pattern is
  * refused only when the JS engine itself confirms it. With more repeats of the attack's pumped part,
- * matching time must multiply (×3 or more for two more repeats) once it is measurable; polynomial
- * growth is far gentler at that size (×2 for degree 4 at 12 repeats).
+ * matching time must multiply (×1.7 per repeat, ×3 per two) once it is measurable; polynomial growth
+ * is far gentler at that size (×2 for two more at 12 repeats and degree 4).
  */
-function growsExponentially(source: string, flags: string, attack: { pumps: { prefix: string; pump: string }[]; suffix: string }): boolean {
+export function growsExponentially(source: string, flags: string, attack: { pumps: { prefix: string; pump: string }[]; suffix: string }): boolean {
   const regex = new RegExp(source, flags);
   const line = (repeats: number) => attack.pumps.map((p) => p.prefix + p.pump.repeat(repeats)).join('') + attack.suffix;
   const bestOf3 = (text: string) => {
@@ -117,11 +117,13 @@ function growsExponentially(source: string, flags: string, attack: { pumps: { pr
     }
     return best;
   };
-  let before = bestOf3(line(10));
-  for (let repeats = 12; repeats <= 60; repeats += 2) {
-    const now = bestOf3(line(repeats));
-    if (now >= MEASURABLE_MS) return now / before >= 3;
-    before = now;
+  // one repeat more at a time up to 10 (a pattern that multiplies its time by 100 per repeat must
+  // not be run at 10 repeats straight away), then two
+  let before = { repeats: 0, ms: bestOf3(line(0)) };
+  for (let repeats = 1; repeats <= 60; repeats += repeats < 10 ? 1 : 2) {
+    const ms = bestOf3(line(repeats));
+    if (ms >= MEASURABLE_MS) return ms / before.ms >= 3 ** ((repeats - before.repeats) / 2);
+    before = { repeats, ms };
   }
   return false;
 }

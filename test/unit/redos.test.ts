@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { compilePattern } from '../../src/text/regex.js';
-import { hasAmbiguousLoop } from '../../src/text/redos.js';
+import { growsExponentially, hasAmbiguousLoop } from '../../src/text/redos.js';
 
 describe('ReDoS screening of fallback patterns', () => {
   const ambiguous = ['^(a|a)*\\1$', '(a+)+\\1b', '^(x+x+)+\\1y', '^((ab)*)+\\1$', '(?<=foo)(a+)+$', '(?:\\s*x*){9}\\1', '(a|b){3}', '((a|b))*', '(?:(?:a|b))+'];
@@ -32,5 +32,12 @@ describe('ReDoS screening of fallback patterns', () => {
     expect(pattern.engine).toBe('js');
     expect(pattern.backtracking).toBeUndefined();
     expect(pattern.exec('bob said bob')?.[1]).toBe('bob');
+  });
+
+  it('the JS engine confirms an exponential attack, and not a polynomial one that recheck timed as exponential on a busy machine', () => {
+    expect(growsExponentially('^(a|a)*\\1$', '', { pumps: [{ prefix: '', pump: 'a' }], suffix: '\x00' })).toBe(true);
+    // the Pyruse example's pattern, with the attack recheck gave for it when its attack timeout was short
+    const pyruse = 'Redirect to: https://[^/]*/sso/\\?r=(.*), client: (?<thatIP>.*), server: , request: "POST /sso/\\?r=\\1 HTTP/1\\.1", host: "[^/]*", referrer: "https://[^/]*/sso/\\?r=\\1"$';
+    expect(growsExponentially(pyruse, '', { pumps: [{ prefix: 'Redirect to: https:///sso/?r=', pump: ', client: , server: , request: "POST /sso/?r=R' }], suffix: '\n' })).toBe(false);
   });
 });
