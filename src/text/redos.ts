@@ -39,17 +39,19 @@ export function hasAmbiguousLoop(source: string): boolean {
   // for each open group: does its body hold an alternation or a quantifier?
   const open: boolean[] = [];
   let closedAmbiguous = false; // the group that just closed, if a quantifier follows it
+  let previous: 'open' | 'quantifier' | 'other' = 'other';
   for (let i = 0; i < source.length; i++) {
     const c = source[i]!;
     const quantifier = c === '*' || c === '+' || c === '?' || (c === '{' && /^\{\d+(?:,\d*)?\}/.test(source.slice(i, i + 24)));
-    if (quantifier) {
-      // `?` right after `(` opens a special group, after a quantifier it makes it lazy: not a quantifier here
-      if (c === '?' && (source[i - 1] === '(' || /[*+?}]/.test(source[i - 1] ?? ''))) { closedAmbiguous = false; continue; }
+    // `?` right after `(` opens a special group, after a quantifier it makes it lazy: not a quantifier then
+    if (quantifier && !(c === '?' && previous !== 'other')) {
       if (closedAmbiguous) return true;
       if (open.length > 0) open[open.length - 1] = true;
       if (c === '{') i = source.indexOf('}', i);
+      previous = 'quantifier';
       continue;
     }
+    previous = c === '(' ? 'open' : 'other';
     closedAmbiguous = false;
     if (c === '\\') i++;
     else if (c === '[') {
