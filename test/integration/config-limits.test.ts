@@ -10,7 +10,7 @@ import { createNetNs, nftElements, type NetNs } from './netns.js';
 // now refused with FILE:LINE:COL  PATH  CODE  message and exit 78, or run safely. Real CLI throughout.
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PERUSE = path.join(ROOT, 'bin/peruse.js');
-const REMOTE = '/usr/lib/systemd/systemd-journal-remote';
+const REMOTE = ['/usr/lib/systemd/systemd-journal-remote', '/lib/systemd/systemd-journal-remote'].find(existsSync)!;
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(path.join(tmpdir(), 'peruse-config-limits-')); });
