@@ -8,7 +8,7 @@ import type { Entry } from '../modules/api.js';
 import { restoreBans } from '../state/ban-restore.js';
 import { checkpointFile, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../state/persist.js';
 import type { State } from '../state/state.js';
-import { spawnRunner } from '../system/exec.js';
+import { killRunningCommands, spawnRunner } from '../system/exec.js';
 import type { Logger } from '../system/log.js';
 import type { Mailer } from '../system/mailer-api.js';
 import { createMetricsRegistry, serveMetrics } from '../system/metrics.js';
@@ -272,6 +272,9 @@ export class Daemon {
       this.stopInstances(this.generation),
       new Promise<void>((resolve) => setTimeout(resolve, 1000).unref()),
     ]);
+    // a firewall command or sendmail still hanging must not outlive peruse (it runs detached)
+    const killed = killRunningCommands();
+    if (killed > 0) this.log.warn(`stop: killed ${killed} command(s) still running; the bans stay in the store for the next start`);
     this.metricsServer?.close();
     this.metricsServer?.closeAllConnections();
     this.log.notice(`stopped after ${this.entries} entries`);

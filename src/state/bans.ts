@@ -114,11 +114,14 @@ export class BanStore {
     return this.all().filter((b) => b.until === 0 || b.until > nowMicros);
   }
 
-  /** Writes now if anything changed (and persisting is on). Never throws: a failed write is logged and retried later. */
-  flush(): void {
+  /**
+   * Writes now if anything changed (and persisting is on); true when the file holds every ban.
+   * Never throws: a failed write is logged and retried later.
+   */
+  flush(): boolean {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
     const { file, persist } = this.options;
-    if (!file || !persist || this.changed.size === 0) return;
+    if (!file || !persist || this.changed.size === 0) return true;
     try {
       this.takeInExternalChanges(file);
       const now = this.options.nowMicros();
@@ -127,9 +130,11 @@ export class BanStore {
       writeFileAtomic(file, JSON.stringify({ version: FORMAT_VERSION, bans }) + '\n');
       this.lastWritten = fileIdentity(file);
       this.changed.clear();
+      return true;
     } catch (e) {
       this.options.log.error(`bans: cannot write ${file}: ${(e as Error).message}; will retry`);
       this.writeSoon();
+      return false;
     }
   }
 

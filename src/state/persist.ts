@@ -20,6 +20,8 @@ export function checkpointFile(storage: string): string {
 
 export function saveCheckpoint(state: State, cursor: string | undefined, eventTime: number | undefined): void {
   if (!state.options.persist) return;
+  // what the entries up to the cursor decided (bans) is on disk before the cursor says they are done
+  state.makeDurable();
   const checkpoint: Checkpoint = { version: 1, cursor, eventTime, savedAt: Date.now(), state: state.snapshot() };
   writeFileAtomic(checkpointFile(state.options.storage), JSON.stringify(checkpoint));
 }
