@@ -6,7 +6,8 @@ import { makeByteDecoder } from '../journal/fields.js';
 import { JournalSource, type StartPosition } from '../journal/source.js';
 import type { Entry } from '../modules/api.js';
 import { restoreBans } from '../state/ban-restore.js';
-import { checkpointFile, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../state/persist.js';
+import { resumeFromCheckpoint, saveCheckpoint, type Checkpoint } from '../state/persist.js';
+import { refuseIrregularStateFiles } from '../state/state-files.js';
 import type { State } from '../state/state.js';
 import { killRunningCommands, spawnRunner } from '../system/exec.js';
 import type { Logger } from '../system/log.js';
@@ -88,6 +89,7 @@ export class Daemon {
     if (!generation) return false;
     this.generation = generation;
     const { settings, services } = generation;
+    refuseIrregularStateFiles(settings.storage);
     const checkpoint = this.restoreCheckpoint(services.state);
     this.cursor = checkpoint?.cursor;
     this.eventTime = checkpoint?.eventTime;
@@ -123,15 +125,7 @@ export class Daemon {
   }
 
   private restoreCheckpoint(state: State): Checkpoint | undefined {
-    // event time of the checkpoint: what expired is judged as of the last processed entry, so a
-    // backlog read after downtime decides exactly as live processing would have
-    let eventTime: number | undefined;
-    try {
-      eventTime = (JSON.parse(readFileSync(checkpointFile(state.options.storage), 'utf8')) as Checkpoint).eventTime;
-    } catch {
-      eventTime = undefined;
-    }
-    const checkpoint = loadCheckpoint(state, eventTime ?? Date.now() * 1000);
+    const checkpoint = resumeFromCheckpoint(state, this.log);
     if (checkpoint) this.log.info(`checkpoint loaded: resuming after ${checkpoint.cursor ?? '(no cursor)'}`);
     return checkpoint;
   }

@@ -2,6 +2,7 @@ import { loadConfigFile } from '../config/load.js';
 import { Settings } from '../config/settings.js';
 import { renderReportHtml, renderReportText, reportDay } from '../state/report-render.js';
 import { ReportJournal } from '../state/report.js';
+import { refuseIrregularStateFiles } from '../state/state-files.js';
 import { createLogger } from '../system/log.js';
 import { createMailer } from '../system/mailer.js';
 import { parseCommandArgs, runCommand, UsageError } from './args.js';
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     const { config, issues } = loadConfigFile(file);
     if (!config) { printIssues({ file, issues }); return EXIT_CONFIG; }
     const settings = new Settings(config.raw, file);
+    refuseIrregularStateFiles(settings.storage);
     const journal = new ReportJournal(settings.storage, true);
     const log = createLogger();
 

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Logger } from '../system/log.js';
 import { writeFileAtomic } from './atomic.js';
+import { moveAside, readRegularFile } from './safe-file.js';
 import type { State } from './state.js';
 
 /** What is saved together so a restart neither forgets nor double-counts: the cursor and the state it covers. */
@@ -39,4 +41,50 @@ export function loadCheckpoint(state: State, nowMicros: number): Checkpoint | un
   if (checkpoint.version !== 1) throw new Error(`${checkpointFile(state.options.storage)}: unknown checkpoint version ${String(checkpoint.version)}`);
   state.restore(checkpoint.state ?? {}, nowMicros);
   return checkpoint;
+}
+
+/** Why `data` is not a checkpoint this version wrote, or undefined when it is one. */
+function checkpointProblem(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not a JSON object';
+  const c = data as Partial<Checkpoint>;
+  if (c.version !== 1) return `unknown version ${JSON.stringify(c.version) ?? 'undefined'}`;
+  if (c.cursor !== undefined && typeof c.cursor !== 'string') return 'its cursor is not a string';
+  if (c.eventTime !== undefined && !Number.isFinite(c.eventTime)) return 'its eventTime is not a number';
+  if (c.state !== undefined && (typeof c.state !== 'object' || c.state === null || Array.isArray(c.state))) return 'its state is not an object';
+  return undefined;
+}
+
+/**
+ * The daemon's start: reads the checkpoint and restores the state as of its entry's event time.
+ * An empty, truncated or garbage file (a crash mid-write without ordered data, a full disk) must
+ * not stop the daemon: it is moved aside as `.corrupt-<time>`, said loudly, and peruse starts as
+ * without a checkpoint. Anything but a regular file is refused (FileRefusedError): never blocks.
+ */
+export function resumeFromCheckpoint(state: State, log: Logger): Checkpoint | undefined {
+  const file = checkpointFile(state.options.storage);
+  const text = readRegularFile(file, 'the checkpoint');
+  if (text === undefined) return undefined;
+  let problem: string | undefined;
+  let checkpoint: Checkpoint | undefined;
+  try {
+    const data: unknown = JSON.parse(text);
+    problem = checkpointProblem(data);
+    if (!problem) {
+      checkpoint = data as Checkpoint;
+      // what expired is judged as of the last processed entry: a backlog read after downtime
+      // decides exactly as live processing would have
+      state.restore(checkpoint.state ?? {}, checkpoint.eventTime ?? Date.now() * 1000);
+    }
+  } catch (e) {
+    problem = text.length === 0 ? 'empty file' : (e as Error).message;
+  }
+  if (!problem) return checkpoint;
+  let kept = 'it could not be moved aside';
+  try {
+    kept = `kept as ${moveAside(file)}`;
+  } catch (e) {
+    kept = `it could not be moved aside (${(e as Error).message})`;
+  }
+  log.error(`CHECKPOINT DAMAGED: ${file} is unusable (${problem}); ${kept}. Counters and DNAT mappings start empty and the journal is read as on a first start; the bans are restored from their store`);
+  return undefined;
 }
