@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../system/log.js';
 import { writeFileAtomic } from './atomic.js';
@@ -28,21 +27,6 @@ export function saveCheckpoint(state: State, cursor: string | undefined, eventTi
   writeFileAtomic(checkpointFile(state.options.storage), JSON.stringify(checkpoint));
 }
 
-/** Restores the state parts and returns the checkpoint (undefined when none was saved yet). */
-export function loadCheckpoint(state: State, nowMicros: number): Checkpoint | undefined {
-  let text: string;
-  try {
-    text = readFileSync(checkpointFile(state.options.storage), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  const checkpoint = JSON.parse(text) as Checkpoint;
-  if (checkpoint.version !== 1) throw new Error(`${checkpointFile(state.options.storage)}: unknown checkpoint version ${String(checkpoint.version)}`);
-  state.restore(checkpoint.state ?? {}, nowMicros);
-  return checkpoint;
-}
-
 /** Why `data` is not a checkpoint this version wrote, or undefined when it is one. */
 function checkpointProblem(data: unknown): string | undefined {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not a JSON object';
@@ -59,8 +43,9 @@ function checkpointProblem(data: unknown): string | undefined {
  * An empty, truncated or garbage file (a crash mid-write without ordered data, a full disk) must
  * not stop the daemon: it is moved aside as `.corrupt-<time>`, said loudly, and peruse starts as
  * without a checkpoint. Anything but a regular file is refused (FileRefusedError): never blocks.
+ * `nowMicros` (what has expired is judged at) defaults to the checkpoint's event time.
  */
-export function resumeFromCheckpoint(state: State, log: Logger): Checkpoint | undefined {
+export function resumeFromCheckpoint(state: State, log: Logger, nowMicros?: number): Checkpoint | undefined {
   const file = checkpointFile(state.options.storage);
   const text = readRegularFile(file, 'the checkpoint');
   if (text === undefined) return undefined;
@@ -73,7 +58,7 @@ export function resumeFromCheckpoint(state: State, log: Logger): Checkpoint | un
       checkpoint = data as Checkpoint;
       // what expired is judged as of the last processed entry: a backlog read after downtime
       // decides exactly as live processing would have
-      state.restore(checkpoint.state ?? {}, checkpoint.eventTime ?? Date.now() * 1000);
+      state.restore(checkpoint.state ?? {}, nowMicros ?? checkpoint.eventTime ?? Date.now() * 1000);
     }
   } catch (e) {
     problem = text.length === 0 ? 'empty file' : (e as Error).message;
