@@ -124,7 +124,7 @@ describe('kill -9 of peruse run right after a checkpoint write', () => {
     expect(kills).toBeGreaterThanOrEqual(2);
 
     const last = startDaemon(configFile, dir);
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + 200_000;
     while (savedCursor(checkpoint) !== lastCursor && Date.now() < deadline) await sleep(200);
     expect(savedCursor(checkpoint)).toBe(lastCursor);
     const banned = () => new Set([...nftElements(ns, 'ip Inet4 ssh_ban').keys(), ...nftElements(ns, 'ip6 Inet6 ssh_ban').keys()]);
@@ -136,5 +136,5 @@ describe('kill -9 of peruse run right after a checkpoint write', () => {
     expect([...banned()].sort()).toEqual([...expected].sort());
     const store = JSON.parse(readFileSync(path.join(dir, 'storage', 'bans-nft.json'), 'utf8')) as { bans: { ip: string }[] };
     expect(store.bans.map((b) => b.ip).sort()).toEqual([...expected].sort());
-  }, 240_000);
+  }, 320_000);
 });
