@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { BACKENDS } from '../net/ban-commands.js';
-import { checkpointFile } from './persist.js';
+import { checkpointFile, previousCheckpointFile } from './persist.js';
 import { REPORT_FILE, SENT_REPORT_FILE } from './report.js';
 import { refuseIrregular } from './safe-file.js';
 
@@ -11,6 +11,7 @@ import { refuseIrregular } from './safe-file.js';
 export function stateFiles(storage: string): { file: string; what: string }[] {
   return [
     { file: checkpointFile(storage), what: 'the checkpoint' },
+    { file: previousCheckpointFile(storage), what: 'the previous checkpoint' },
     ...BACKENDS.flatMap((backend) => [
       { file: path.join(storage, backend.storeFile), what: `the ${backend.name} ban store` },
       { file: path.join(storage, backend.pyruseFile), what: `Pyruse's ${backend.name} ban file` },

@@ -134,6 +134,31 @@ describe('a damaged checkpoint (peruse.state.json) does not stop peruse run', ()
   }, 60_000);
 });
 
+describe('a damaged checkpoint with a good previous one', () => {
+  it('resumes from the previous checkpoint: the entries written while peruse was down are still processed', async () => {
+    const s = setup();
+    const first = startDaemon(s);
+    await waitFor('the daemon to follow the journal', () => /following the journal/.test(first.stderr()));
+    writeFailures(s, ['203.0.113.60']);
+    await waitFor('the first ban', () => banned().includes('203.0.113.60'));
+    await sleep(1500); // a periodic save, then the one at stop: the first becomes the previous checkpoint
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(existsSync(path.join(s.storage, 'peruse.state.prev.json'))).toBe(true);
+
+    writeFailures(s, ['203.0.113.61']); // while peruse is down
+    const current = path.join(s.storage, 'peruse.state.json');
+    writeFileSync(current, readFileSync(current, 'utf8').slice(0, 40)); // a crash mid-write
+    const second = startDaemon(s);
+    await waitFor('the entry written while peruse was down', () => banned().includes('203.0.113.61'));
+    expect(second.stderr()).toMatch(/CHECKPOINT DAMAGED: .*Resuming from the previous checkpoint, saved /);
+    expect(asideOf(s, 'peruse.state.json')).toHaveLength(1);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(banned()).toEqual(['203.0.113.60', '203.0.113.61']);
+  }, 60_000);
+});
+
 describe('a damaged ban store (bans-nft.json) is never overwritten', () => {
   const ips = Array.from({ length: 40 }, (_, i) => `192.0.2.${i + 1}`);
   const truncated = () => { const t = storeText(ips); return t.slice(0, t.indexOf('"192.0.2.31"') + 5); };
