@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { FileRefusedError } from '../state/safe-file.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -20,6 +21,11 @@ export async function runCommand(help: string, body: () => Promise<number>): Pro
     if (e instanceof UsageError) {
       process.stderr.write(`peruse: ${e.message}\n\n${help}\n`);
       return 2;
+    }
+    // a state file that is not a regular file: a clear refusal, not a stack trace
+    if (e instanceof FileRefusedError) {
+      process.stderr.write(`peruse: ${e.message}\n`);
+      return 1;
     }
     throw e;
   }

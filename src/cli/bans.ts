@@ -2,7 +2,8 @@ import { loadConfigFile } from '../config/load.js';
 import { Settings } from '../config/settings.js';
 import { BACKENDS, backendCommand, remainingSeconds } from '../net/ban-commands.js';
 import { openBanStore, restoreBans } from '../state/ban-restore.js';
-import { canonicalBanTarget } from '../state/bans.js';
+import { canonicalBanTarget, type StoreDamage } from '../state/bans.js';
+import { refuseIrregularStateFiles } from '../state/state-files.js';
 import { recordingRunner, spawnRunner, type CommandRunner } from '../system/exec.js';
 import { createLogger, type Logger } from '../system/log.js';
 import { parseCommandArgs, runCommand, UsageError } from './args.js';
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     const settings = loadSettings(configPath(values.config));
     if (!settings) return EXIT_CONFIG;
     const log = createLogger();
+    refuseIrregularStateFiles(settings.storage);
     switch (sub) {
       case 'list':
         if (rest.length > 0) throw new UsageError('list takes no address');
@@ -53,8 +55,9 @@ export async function main(argv: string[]): Promise<number> {
         for (const r of results) {
           process.stdout.write(`${r.backend}: ${dryRun ? 'would restore' : 'restored'} ${r.applied} bans in ${r.seconds.toFixed(3)} s${r.failedSets.length ? `; refused for ${r.failedSets.join(', ')}` : ''}\n`);
         }
+        for (const r of results) if (r.damaged) process.stderr.write(`peruse: ${damageNote(r.damaged)}\n`);
         if (results.length === 0) process.stdout.write('no ban to restore\n');
-        return results.some((r) => r.failedSets.length > 0) ? 1 : 0;
+        return results.some((r) => r.failedSets.length > 0 || r.damaged) ? 1 : 0;
       }
       default:
         throw new UsageError(`unknown bans command "${sub}"`);
@@ -72,23 +75,36 @@ function loadSettings(file: string): Settings | undefined {
   return new Settings(config.raw, file);
 }
 
+/** What an admin must know of a store that could not be read whole. */
+function damageNote(damage: StoreDamage): string {
+  return `${damage.file} was damaged (${damage.reason}): ${damage.keptAs ? `the original is kept as ${damage.keptAs}, ` : ''}${damage.recovered} bans recovered from it`;
+}
+
 function list(settings: Settings, log: Logger, json: boolean): number {
   const now = nowMicros();
-  const rows = BACKENDS.flatMap((backend) =>
-    openBanStore(backend, settings, log, { persist: false, nowMicros }).holding(now).map((ban) => ({
+  const damages: StoreDamage[] = [];
+  const rows = BACKENDS.flatMap((backend) => {
+    const store = openBanStore(backend, settings, log, { persist: false, nowMicros });
+    const holding = store.holding(now);
+    if (store.damaged) damages.push(store.damaged);
+    return holding.map((ban) => ({
       backend: backend.name, set: ban.set, ip: ban.ip,
       until: ban.until / 1e6, remainingSeconds: remainingSeconds(ban.until, now) ?? null, reason: ban.reason,
-    })));
+    }));
+  });
   rows.sort((a, b) => a.backend.localeCompare(b.backend) || a.set.localeCompare(b.set) || a.ip.localeCompare(b.ip));
+  // a damaged store is listed as far as it could be read, and the exit status says it
+  for (const damage of damages) process.stderr.write(`peruse: ${damageNote(damage)}\n`);
+  const status = damages.length > 0 ? 1 : 0;
   if (json) {
     process.stdout.write(JSON.stringify(rows) + '\n');
-    return 0;
+    return status;
   }
   const table = [['BACKEND', 'SET', 'ADDRESS', 'REMAINING', 'REASON'],
     ...rows.map((r) => [r.backend, r.set, r.ip, r.remainingSeconds === null ? 'permanent' : formatDuration(r.remainingSeconds), r.reason])];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   for (const row of table) process.stdout.write(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ') + '\n');
-  return 0;
+  return status;
 }
 
 async function unban(settings: Settings, log: Logger, address: string, set: string | undefined, runner: CommandRunner): Promise<number> {

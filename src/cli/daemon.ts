@@ -6,9 +6,10 @@ import { makeByteDecoder } from '../journal/fields.js';
 import { JournalSource, type StartPosition } from '../journal/source.js';
 import type { Entry } from '../modules/api.js';
 import { restoreBans } from '../state/ban-restore.js';
-import { checkpointFile, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../state/persist.js';
+import { resumeFromCheckpoint, saveCheckpoint, type Checkpoint } from '../state/persist.js';
+import { refuseIrregularStateFiles } from '../state/state-files.js';
 import type { State } from '../state/state.js';
-import { spawnRunner } from '../system/exec.js';
+import { killRunningCommands, spawnRunner } from '../system/exec.js';
 import type { Logger } from '../system/log.js';
 import type { Mailer } from '../system/mailer-api.js';
 import { createMetricsRegistry, serveMetrics } from '../system/metrics.js';
@@ -88,6 +89,7 @@ export class Daemon {
     if (!generation) return false;
     this.generation = generation;
     const { settings, services } = generation;
+    refuseIrregularStateFiles(settings.storage);
     const checkpoint = this.restoreCheckpoint(services.state);
     this.cursor = checkpoint?.cursor;
     this.eventTime = checkpoint?.eventTime;
@@ -123,15 +125,7 @@ export class Daemon {
   }
 
   private restoreCheckpoint(state: State): Checkpoint | undefined {
-    // event time of the checkpoint: what expired is judged as of the last processed entry, so a
-    // backlog read after downtime decides exactly as live processing would have
-    let eventTime: number | undefined;
-    try {
-      eventTime = (JSON.parse(readFileSync(checkpointFile(state.options.storage), 'utf8')) as Checkpoint).eventTime;
-    } catch {
-      eventTime = undefined;
-    }
-    const checkpoint = loadCheckpoint(state, eventTime ?? Date.now() * 1000);
+    const checkpoint = resumeFromCheckpoint(state, this.log);
     if (checkpoint) this.log.info(`checkpoint loaded: resuming after ${checkpoint.cursor ?? '(no cursor)'}`);
     return checkpoint;
   }
@@ -278,6 +272,9 @@ export class Daemon {
       this.stopInstances(this.generation),
       new Promise<void>((resolve) => setTimeout(resolve, 1000).unref()),
     ]);
+    // a firewall command or sendmail still hanging must not outlive peruse (it runs detached)
+    const killed = killRunningCommands();
+    if (killed > 0) this.log.warn(`stop: killed ${killed} command(s) still running; the bans stay in the store for the next start`);
     this.metricsServer?.close();
     this.metricsServer?.closeAllConnections();
     this.log.notice(`stopped after ${this.entries} entries`);

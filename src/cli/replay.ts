@@ -8,6 +8,7 @@ import { openNative } from '../journal/native/open.js';
 import { CatchUp } from '../journal/native/reader.js';
 import { blockBuffered } from '../journal/source.js';
 import { fileOrStdin, forEachJsonEntry, JsonLineParser } from '../journal/json-lines.js';
+import { killRunningCommands } from '../system/exec.js';
 import { createLogger } from '../system/log.js';
 import { fieldsRead, stepStats } from '../workflow/program.js';
 import { createProcessor } from '../workflow/run.js';
@@ -128,6 +129,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const seconds = (performance.now() - started) / 1000;
     for (const instance of program.instances) await instance.stop?.();
+    // what the stops gave up on (a sendmail that hangs) must neither keep replay alive nor outlive it
+    const killed = killRunningCommands();
+    if (killed > 0) log.warn(`killed ${killed} command(s) still running at the end of the replay`);
     flushOut();
     const journalctl = child as ReturnType<typeof spawn> | undefined;
     if (journalctl && journalctl.exitCode === null) journalctl.kill();

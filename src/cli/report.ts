@@ -2,6 +2,8 @@ import { loadConfigFile } from '../config/load.js';
 import { Settings } from '../config/settings.js';
 import { renderReportHtml, renderReportText, reportDay } from '../state/report-render.js';
 import { ReportJournal } from '../state/report.js';
+import { refuseIrregularStateFiles } from '../state/state-files.js';
+import { killRunningCommands } from '../system/exec.js';
 import { createLogger } from '../system/log.js';
 import { createMailer } from '../system/mailer.js';
 import { parseCommandArgs, runCommand, UsageError } from './args.js';
@@ -33,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     const { config, issues } = loadConfigFile(file);
     if (!config) { printIssues({ file, issues }); return EXIT_CONFIG; }
     const settings = new Settings(config.raw, file);
+    refuseIrregularStateFiles(settings.storage);
     const journal = new ReportJournal(settings.storage, true);
     const log = createLogger();
 
@@ -50,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
     const mailer = createMailer(settings, log, { retryDelaysMs: [2_000, 10_000] });
     await mailer.send({ subject: settings.email.subject, text: renderReportText(records, day), html: renderReportHtml(records, day) });
     await mailer.drain(30_000);
+    // a sendmail still hanging after the drain must not keep this command alive
+    killRunningCommands();
     // the report is started afresh only once it is really gone
     if (mailer.queued > 0 || mailer.dropped > 0) {
       process.stderr.write(`peruse: the report was not sent; it stays in ${journal.file}\n`);

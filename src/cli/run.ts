@@ -1,3 +1,4 @@
+import { killRunningCommands } from '../system/exec.js';
 import { createLogger } from '../system/log.js';
 import { parseCommandArgs, runCommand } from './args.js';
 import { Daemon } from './daemon.js';
@@ -38,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!started) { stoppedBeforeStart = signal; return; }
       log.notice(`${signal}: stopping`);
       // whatever hangs (a firewall command, an SMTP server), the process is gone in 5 s
-      setTimeout(() => { log.error('shutdown took too long: exiting now'); process.exit(0); }, HARD_EXIT_MS).unref();
+      setTimeout(() => { log.error('shutdown took too long: exiting now'); killRunningCommands(); process.exit(0); }, HARD_EXIT_MS).unref();
       daemon.shutdown(SHUTDOWN_GRACE_MS).then(
         () => { process.off('SIGHUP', hup); finish(0); },
         (error: Error) => { log.error(`shutdown: ${error.message}`); finish(1); },

@@ -44,6 +44,7 @@ export const topLevelSchema = {
         to: { ...stringList, description: 'Recipient addresses.' },
         subject: { type: 'string', description: 'Default subject.' },
         sendmail: { ...stringList, minItems: 1, description: 'Program (and arguments) that reads a whole message on stdin.' },
+        timeoutSeconds: { type: 'number', minimum: 0.1, maximum: 3600, description: 'Deadline of one sendmail run in seconds (default 120): past it its whole process group is killed and the message retried.' },
         smtp: {
           type: 'object', description: 'Send through SMTP instead of sendmail.', additionalProperties: false, required: ['host'],
           properties: {
@@ -58,8 +59,8 @@ export const topLevelSchema = {
     storage: { type: 'string', description: 'Directory for state files.' },
     '8bit-message-encoding': { type: 'string', description: 'Encoding of journal fields that are not valid UTF-8.' },
     debug: { type: 'boolean', description: 'Verbose logging.' },
-    nftBan: { type: 'object', additionalProperties: false, properties: { nft: { ...stringList, minItems: 1, description: 'nft command (argv).' }, maxBatch: { type: 'integer', minimum: 1, maximum: 1000, description: 'Most bans merged into one nft command when bans arrive faster than nft runs (default 500; 1 = one command per ban, as Pyruse).' } }, description: 'action_nftBan settings.' },
-    ipsetBan: { type: 'object', additionalProperties: false, properties: { ipset: { ...stringList, minItems: 1, description: 'ipset command (argv).' }, maxBatch: { type: 'integer', minimum: 1, maximum: 1000, description: 'Most bans merged into one `ipset restore` when bans arrive faster than ipset runs (default 500; 1 = one command per ban, as Pyruse).' } }, description: 'action_ipsetBan settings.' },
+    nftBan: { type: 'object', additionalProperties: false, properties: { nft: { ...stringList, minItems: 1, description: 'nft command (argv).' }, maxBatch: { type: 'integer', minimum: 1, maximum: 1000, description: 'Most bans merged into one nft command when bans arrive faster than nft runs (default 500; 1 = one command per ban, as Pyruse).' }, timeoutSeconds: { type: 'number', minimum: 0.1, maximum: 3600, description: 'Deadline of one nft command in seconds (default 30): past it its whole process group is killed and its bans retried.' } }, description: 'action_nftBan settings.' },
+    ipsetBan: { type: 'object', additionalProperties: false, properties: { ipset: { ...stringList, minItems: 1, description: 'ipset command (argv).' }, maxBatch: { type: 'integer', minimum: 1, maximum: 1000, description: 'Most bans merged into one `ipset restore` when bans arrive faster than ipset runs (default 500; 1 = one command per ban, as Pyruse).' }, timeoutSeconds: { type: 'number', minimum: 0.1, maximum: 3600, description: 'Deadline of one ipset command in seconds (default 30): past it its whole process group is killed and its bans retried.' } }, description: 'action_ipsetBan settings.' },
     modules: { type: 'string', description: 'Directory of user modules (*.js, *.mjs), relative to the config file.' },
     journal: {
       type: 'object', additionalProperties: false, description: 'Where and how `peruse run` reads the journal.',

@@ -5,6 +5,8 @@ export interface EmailSettings {
   to: string[];
   subject: string;
   sendmail?: string[];
+  /** Deadline of one sendmail run, in seconds. */
+  timeoutSeconds?: number;
   smtp?: { host: string; port?: number; secure?: boolean; auth?: { user: string; pass: string } };
 }
 
@@ -42,6 +44,7 @@ export class Settings {
       to: email.to ?? ['root@localhost'],
       subject: email.subject ?? 'Pyruse Notification',
       sendmail: email.sendmail,
+      timeoutSeconds: email.timeoutSeconds,
       smtp: email.smtp,
     };
   }

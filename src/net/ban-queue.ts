@@ -18,6 +18,8 @@ export interface BanQueueOptions {
   maxPending?: number;
   /** Delays before each retry of a failed add; after the last one it is given up. */
   retryDelaysMs?: readonly number[];
+  /** Deadline of one firewall command; past it its process group is killed and its bans retried. */
+  commandTimeoutMs?: number;
 }
 
 interface PendingAdd { seconds: number | undefined; attempt: number }
@@ -48,6 +50,7 @@ export class BanQueue {
   private readonly maxBatch: number;
   private readonly maxPending: number;
   private readonly retryDelaysMs: readonly number[];
+  private readonly commandTimeoutMs: number | undefined;
   /** Bans given up after every retry (reported; `bans restore` applies them later). */
   givenUp = 0;
   /** Firewall commands run (merged ones count once). */
@@ -58,6 +61,7 @@ export class BanQueue {
     this.maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
     this.maxPending = options.maxPending ?? this.maxBatch * 10;
     this.retryDelaysMs = options.retryDelaysMs ?? [1000, 5000, 30000];
+    this.commandTimeoutMs = options.commandTimeoutMs;
   }
 
   /** Queues a ban; returns a Promise only when the caller should wait for room. */
@@ -181,7 +185,7 @@ export class BanQueue {
     this.commandsRun++;
     let result;
     try {
-      result = await this.runner.run(argv, command.stdin === undefined ? undefined : { stdin: command.stdin });
+      result = await this.runner.run(argv, { stdin: command.stdin, timeoutMs: this.commandTimeoutMs });
     } catch (e) {
       // a runner that throws (a user-supplied one, a spawn that cannot start) is a failed command, not a crash
       result = { code: 127, stdout: '', stderr: (e as Error).message ?? String(e) };
@@ -189,7 +193,8 @@ export class BanQueue {
     if (result.code === 0) return true;
     const shown = JSON.stringify(argv);
     const message = `bans: ${shown.length > 300 ? `${shown.slice(0, 300)}…` : shown}${command.stdin ? ` (${command.stdin.split('\n').length - 1} lines on stdin)` : ''} exited with ${result.code}: ${result.stderr.trim() || '(no stderr)'}`;
-    if (mayFail) this.log.debug(message);
+    // a hung firewall is never routine, even for a delete that may fail
+    if (mayFail && result.timedOut !== true) this.log.debug(message);
     else this.log.error(message);
     return false;
   }

@@ -2,6 +2,7 @@ import { ConfigError } from '../config/errors.js';
 import type { ActionInstance, Entry, ModuleContext } from '../modules/api.js';
 import { openBanStore } from '../state/ban-restore.js';
 import type { BanStore } from '../state/bans.js';
+import type { Durable } from '../state/state.js';
 import { backendCommand, remainingSeconds, type BanBackend } from './ban-commands.js';
 import { BanQueue } from './ban-queue.js';
 import { cachedParseIp, parseNetwork } from './ip.js';
@@ -20,7 +21,7 @@ export interface BanStepArgs {
 }
 
 /** What every ban step of one backend shares: the store, the command queue, the argv. */
-export interface BanService {
+export interface BanService extends Durable {
   readonly backend: BanBackend;
   readonly store: BanStore;
   readonly queue: BanQueue;
@@ -31,11 +32,16 @@ export function banService(backend: BanBackend, ctx: ModuleContext): BanService 
   return ctx.state.part(`bans.${backend.name}`, () => {
     const section = ctx.settings.section(backend.section);
     const command = backendCommand(backend, section);
+    let store: BanStore;
     return {
       backend,
       command,
-      queue: new BanQueue(backend, command, ctx.exec, ctx.log, { maxBatch: batchSize(section) }),
-      store: openBanStore(backend, ctx.settings, ctx.log, { persist: ctx.state.options.persist, nowMicros: () => ctx.clock.nowMicros() }),
+      queue: new BanQueue(backend, command, ctx.exec, ctx.log, { maxBatch: batchSize(section), commandTimeoutMs: commandTimeout(section) }),
+      store: (store = openBanStore(backend, ctx.settings, ctx.log, { persist: ctx.state.options.persist, nowMicros: () => ctx.clock.nowMicros() })),
+      // the checkpoint waits for the store: a ban still queued for the firewall is re-applied from it at start
+      makeDurable() {
+        if (!store.flush()) throw new Error(`the ${backend.name} ban store could not be written`);
+      },
     };
   });
 }
@@ -107,6 +113,11 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
 /** `maxBatch` of the backend's config section: most bans merged into one firewall command. */
 function batchSize(section: Record<string, unknown>): number | undefined {
   return typeof section.maxBatch === 'number' ? section.maxBatch : undefined;
+}
+
+/** `timeoutSeconds` of the backend's config section: deadline of one firewall command. */
+function commandTimeout(section: Record<string, unknown>): number | undefined {
+  return typeof section.timeoutSeconds === 'number' ? section.timeoutSeconds * 1000 : undefined;
 }
 
 /** A log-safe view of a hostile value: quoted, escaped, cut. */

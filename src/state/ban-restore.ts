@@ -4,7 +4,7 @@ import type { Settings } from '../config/settings.js';
 import { BACKENDS, backendCommand, remainingSeconds, type BanBackend, type BanElement } from '../net/ban-commands.js';
 import type { CommandRunner } from '../system/exec.js';
 import type { Logger } from '../system/log.js';
-import { BanStore, type BanRecord } from './bans.js';
+import { BanStore, type BanRecord, type StoreDamage } from './bans.js';
 
 export interface OpenStoreOptions {
   persist: boolean;
@@ -30,6 +30,8 @@ export interface RestoreResult {
   /** Sets whose bans the firewall refused (the whole transaction, then set by set). */
   failedSets: string[];
   seconds: number;
+  /** The store file could not be read whole (kept aside, what parsed was applied). */
+  damaged?: StoreDamage;
 }
 
 export interface RestoreOptions {
@@ -54,13 +56,17 @@ export async function restoreBans(settings: Settings, log: Logger, runner: Comma
     const started = performance.now();
     const elements = toElements(store.holding(nowMicros()), nowMicros());
     store.flush();
-    if (elements.length === 0) continue;
+    const damaged = store.damaged;
+    if (elements.length === 0) {
+      if (damaged) results.push({ backend: backend.name, applied: 0, failedSets: [], seconds: 0, damaged });
+      continue;
+    }
     const command = backendCommand(backend, settings.section(backend.section));
     const failedSets = await applyAll(backend, command, elements, runner, log);
     const applied = elements.filter((e) => !failedSets.includes(e.set)).length;
     const seconds = (performance.now() - started) / 1000;
     log.info(`bans: restored ${applied} ${backend.name} bans in ${seconds.toFixed(3)} s${failedSets.length ? `; refused for ${failedSets.join(', ')}` : ''}`);
-    results.push({ backend: backend.name, applied, failedSets, seconds });
+    results.push({ backend: backend.name, applied, failedSets, seconds, damaged });
   }
   return results;
 }

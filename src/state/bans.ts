@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { parseIp, parseNetwork } from '../net/ip.js';
 import { detached } from '../text/detached.js';
 import type { Logger } from '../system/log.js';
 import { writeFileAtomic } from './atomic.js';
+import { moveAside, readRegularFile } from './safe-file.js';
 
 /** One ban as the store keeps it. */
 export interface BanRecord {
@@ -34,6 +35,15 @@ export interface BanStoreOptions {
 
 const FORMAT_VERSION = 1;
 
+/** A store file that could not be read whole: what was wrong, where the original is kept, what was saved from it. */
+export interface StoreDamage {
+  file: string;
+  reason: string;
+  /** The damaged file, renamed so nothing overwrites it (undefined when nothing may be written, or the rename failed). */
+  keptAs?: string;
+  recovered: number;
+}
+
 export const banKey = (set: string, ip: string) => `${set} ${ip}`;
 
 /** A canonical ban address: an address, or a network for prefix bans; undefined when neither. */
@@ -55,20 +65,35 @@ export class BanStore {
   private loaded = false;
   private timer: NodeJS.Timeout | undefined;
   private lastWritten: string | undefined;
+  /** Set when the file could not be read whole (truncated, garbage, wrong shape, invalid records). */
+  damaged: StoreDamage | undefined;
 
   constructor(private readonly options: BanStoreOptions) {}
 
-  /** Reads the file (or imports Pyruse's) once; later calls do nothing. Never throws. */
+  /**
+   * Reads the file (or imports Pyruse's) once; later calls do nothing. A damaged file is kept aside
+   * and what parses of it is written back at once; only a file that is not a regular file throws
+   * (FileRefusedError): it is never opened, so a FIFO cannot block.
+   */
   load(): void {
     if (this.loaded) return;
     this.loaded = true;
     const { file, pyruseFile } = this.options;
     if (!file) return;
-    if (existsSync(file)) {
-      for (const ban of this.readOwnFile(file)) this.bans.set(banKey(ban.set, ban.ip), ban);
+    const own = this.readOwnFile(file);
+    if (own) {
+      for (const ban of own) {
+        const key = banKey(ban.set, ban.ip);
+        this.bans.set(key, ban);
+        // recovered from a damaged file: written again in full, never left to a later partial write
+        if (this.damaged) this.changed.add(key);
+      }
       this.lastWritten = fileIdentity(file);
-    } else if (pyruseFile && existsSync(pyruseFile)) {
-      const imported = this.readPyruseFile(pyruseFile);
+      if (this.damaged) this.flush();
+      return;
+    }
+    const imported = pyruseFile ? this.readPyruseFile(pyruseFile) : undefined;
+    if (imported) {
       for (const ban of imported) {
         const key = banKey(ban.set, ban.ip);
         this.bans.set(key, ban);
@@ -114,11 +139,14 @@ export class BanStore {
     return this.all().filter((b) => b.until === 0 || b.until > nowMicros);
   }
 
-  /** Writes now if anything changed (and persisting is on). Never throws: a failed write is logged and retried later. */
-  flush(): void {
+  /**
+   * Writes now if anything changed (and persisting is on); true when the file holds every ban.
+   * Never throws: a failed write is logged and retried later.
+   */
+  flush(): boolean {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
     const { file, persist } = this.options;
-    if (!file || !persist || this.changed.size === 0) return;
+    if (!file || !persist || this.changed.size === 0) return true;
     try {
       this.takeInExternalChanges(file);
       const now = this.options.nowMicros();
@@ -127,9 +155,11 @@ export class BanStore {
       writeFileAtomic(file, JSON.stringify({ version: FORMAT_VERSION, bans }) + '\n');
       this.lastWritten = fileIdentity(file);
       this.changed.clear();
+      return true;
     } catch (e) {
       this.options.log.error(`bans: cannot write ${file}: ${(e as Error).message}; will retry`);
       this.writeSoon();
+      return false;
     }
   }
 
@@ -151,43 +181,79 @@ export class BanStore {
   private takeInExternalChanges(file: string): void {
     if (this.lastWritten === fileIdentity(file)) return;
     const onDisk = new Map<string, BanRecord>();
-    if (existsSync(file)) for (const ban of this.readOwnFile(file)) onDisk.set(banKey(ban.set, ban.ip), ban);
+    const damagedBefore = this.damaged;
+    for (const ban of this.readOwnFile(file) ?? []) onDisk.set(banKey(ban.set, ban.ip), ban);
+    // what could be saved of a file damaged meanwhile is written back whole with ours
+    if (this.damaged !== damagedBefore) for (const key of onDisk.keys()) this.changed.add(key);
     for (const key of [...this.bans.keys()]) if (!onDisk.has(key) && !this.changed.has(key)) this.bans.delete(key);
     for (const [key, ban] of onDisk) if (!this.changed.has(key)) this.bans.set(key, ban);
   }
 
-  private readOwnFile(file: string): BanRecord[] {
-    const data = this.readJson(file) as { bans?: unknown } | undefined;
-    const list = data && typeof data === 'object' && Array.isArray(data.bans) ? data.bans : [];
-    return this.validRecords(file, list, (raw) => ({
-      set: raw.set, ip: raw.ip, until: typeof raw.until === 'number' ? Math.round(raw.until * 1e6) : undefined,
-      reason: typeof raw.reason === 'string' ? raw.reason : '',
-    }));
-  }
-
-  private readPyruseFile(file: string): BanRecord[] {
-    const list = this.readJson(file);
-    const now = this.options.nowMicros();
-    // Pyruse compat: records {"IP", "nfSet", "timestamp"}; timestamp = end of ban in unix seconds, 0 = permanent
-    return this.validRecords(file, Array.isArray(list) ? list : [], (raw) => ({
-      set: raw.nfSet, ip: raw.IP, until: typeof raw.timestamp === 'number' ? Math.round(raw.timestamp * 1e6) : undefined,
-      reason: 'imported from Pyruse',
-    })).filter((b) => b.until === 0 || b.until > now);
-  }
-
-  private readJson(file: string): unknown {
+  /** The bans of peruse's own file; undefined when it does not exist. A damaged file is handled by `recover`. */
+  private readOwnFile(file: string): BanRecord[] | undefined {
+    const text = readRegularFile(file, 'the ban store');
+    if (text === undefined) return undefined;
+    let data: unknown;
     try {
-      return JSON.parse(readFileSync(file, 'utf8'));
+      data = JSON.parse(text);
+    } catch (e) {
+      return this.recover(file, text, text.trim() === '' ? 'empty file' : (e as Error).message);
+    }
+    const list = typeof data === 'object' && data !== null && Array.isArray((data as { bans?: unknown }).bans) ? (data as { bans: unknown[] }).bans : undefined;
+    if (!list) return this.recover(file, text, 'not an object with a "bans" list');
+    const { records, rejected } = this.validRecords(list, ownFields);
+    if (rejected > 0) return this.recover(file, text, `${rejected} of its ${list.length} records are not a valid set and address`);
+    return records;
+  }
+
+  /**
+   * A store that could not be read whole is never overwritten: it is renamed aside (when this
+   * process may write), every complete record found in its text is kept, and it is said loudly.
+   */
+  private recover(file: string, text: string, reason: string): BanRecord[] {
+    const candidates: unknown[] = [];
+    for (const match of text.matchAll(/\{[^{}]*\}/g)) {
+      try { candidates.push(JSON.parse(match[0])); } catch { /* a record cut by the truncation */ }
+    }
+    const { records } = this.validRecords(candidates, ownFields);
+    let keptAs: string | undefined;
+    let where = 'left in place (read-only)';
+    if (this.options.persist) {
+      try {
+        keptAs = moveAside(file);
+        where = `kept as ${keptAs}`;
+      } catch (e) {
+        where = `could not be moved aside (${(e as Error).message})`;
+      }
+    }
+    this.damaged = { file, reason, keptAs, recovered: records.length };
+    this.options.log.error(`BAN STORE DAMAGED: ${file} could not be read whole (${reason}); ${where}; recovered ${records.length} bans from it`);
+    return records;
+  }
+
+  private readPyruseFile(file: string): BanRecord[] | undefined {
+    const text = readRegularFile(file, "Pyruse's ban file");
+    if (text === undefined) return undefined;
+    let list: unknown;
+    try {
+      list = JSON.parse(text);
     } catch (e) {
       this.options.log.error(`bans: cannot read ${file}: ${(e as Error).message}; starting without its bans`);
-      return undefined;
+      return [];
     }
+    const now = this.options.nowMicros();
+    // Pyruse compat: records {"IP", "nfSet", "timestamp"}; timestamp = end of ban in unix seconds, 0 = permanent
+    const { records, rejected } = this.validRecords(Array.isArray(list) ? list : [], (raw) => ({
+      set: raw.nfSet, ip: raw.IP, until: typeof raw.timestamp === 'number' ? Math.round(raw.timestamp * 1e6) : undefined,
+      reason: 'imported from Pyruse',
+    }));
+    if (rejected > 0) this.options.log.warn(`bans: ${path.basename(file)}: skipped ${rejected} records that are not a valid set and address`);
+    return records.filter((b) => b.until === 0 || b.until > now);
   }
 
   /** Keeps the records whose address and set are safe to hand to a firewall command. */
-  private validRecords(file: string, list: unknown[],
-    fields: (raw: Record<string, unknown>) => { set: unknown; ip: unknown; until: number | undefined; reason: string }): BanRecord[] {
-    const out: BanRecord[] = [];
+  private validRecords(list: unknown[], fields: RecordFields): { records: BanRecord[]; rejected: number } {
+    const records: BanRecord[] = [];
     let rejected = 0;
     for (const item of list) {
       if (typeof item !== 'object' || item === null) { rejected++; continue; }
@@ -197,12 +263,19 @@ export class BanStore {
         rejected++;
         continue;
       }
-      out.push({ set, ip: target, until, reason });
+      records.push({ set, ip: target, until, reason });
     }
-    if (rejected > 0) this.options.log.warn(`bans: ${path.basename(file)}: skipped ${rejected} records that are not a valid set and address`);
-    return out;
+    return { records, rejected };
   }
 }
+
+type RecordFields = (raw: Record<string, unknown>) => { set: unknown; ip: unknown; until: number | undefined; reason: string };
+
+/** peruse's own records: `until` in seconds (0 = permanent). */
+const ownFields: RecordFields = (raw) => ({
+  set: raw.set, ip: raw.ip, until: typeof raw.until === 'number' && Number.isFinite(raw.until * 1e6) ? Math.round(raw.until * 1e6) : undefined,
+  reason: typeof raw.reason === 'string' ? raw.reason : '',
+});
 
 /** Changes whenever the file is replaced (atomic writes rename a new inode in). */
 function fileIdentity(file: string): string | undefined {

@@ -14,6 +14,15 @@ export interface Persistent {
   restore(data: unknown, nowMicros: number): void;
 }
 
+/**
+ * A part whose records must be on disk before a checkpoint may pass the entries that made them
+ * (the ban store: a checkpoint past a ban that is only in memory would lose it at a kill -9).
+ */
+export interface Durable {
+  /** Writes what is only in memory; throws when it could not. */
+  makeDurable(): void;
+}
+
 export interface StateOptions {
   /** Directory where state files live (the config's `storage`). */
   storage: string;
@@ -64,6 +73,11 @@ export class State {
     return out;
   }
 
+  /** Writes every durable part; throws when one could not be written (then no checkpoint may be saved). */
+  makeDurable(): void {
+    for (const value of this.parts.values()) if (isDurable(value)) value.makeDurable();
+  }
+
   /** Restores the parts that exist now (created by the config's steps); unknown names are ignored. */
   restore(snapshot: Record<string, unknown>, nowMicros: number): void {
     for (const [name, data] of Object.entries(snapshot)) {
@@ -76,4 +90,8 @@ export class State {
 function isPersistent(value: unknown): value is Persistent {
   return typeof value === 'object' && value !== null
     && typeof (value as Persistent).snapshot === 'function' && typeof (value as Persistent).restore === 'function';
+}
+
+function isDurable(value: unknown): value is Durable {
+  return typeof value === 'object' && value !== null && typeof (value as Durable).makeDurable === 'function';
 }

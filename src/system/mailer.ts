@@ -58,7 +58,7 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
     }
     const built = await composer.sendMail(mime(message));
     const argv = email.sendmail ?? ['/usr/sbin/sendmail', '-t'];
-    const result = await runner.run(argv, { stdin: built.message as Buffer, timeoutMs: 120_000 });
+    const result = await runner.run(argv, { stdin: built.message as Buffer, timeoutMs: (email.timeoutSeconds ?? 120) * 1000 });
     if (result.code !== 0) throw new Error(`${argv[0]} exited with ${result.code}${result.stderr.trim() ? `: ${result.stderr.trim()}` : ''}`);
   };
 
@@ -67,7 +67,15 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
   let retryTimer: NodeJS.Timeout | undefined;
   let wakeRetry: (() => void) | undefined;
   let dropped = 0;
+  /** Messages dropped from a full queue since that was last said: one line per episode, not per message. */
+  let droppedFull = 0;
+  const reportFullDrops = () => {
+    if (droppedFull === 0) return;
+    log.error(`email queue: ${droppedFull} message(s) were dropped while the queue was full (${maxQueued})`);
+    droppedFull = 0;
+  };
   let giveUpBefore = Infinity; // set by drain(): retries past this point are not waited for
+  let abandoned = false; // drain() ran out of time: the worker stops after the message in flight
 
   const pause = (ms: number) => new Promise<void>((resolve) => {
     wakeRetry = resolve;
@@ -75,11 +83,12 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
   });
 
   const work = async () => {
-    while (queue.length > 0) {
+    while (queue.length > 0 && !abandoned) {
       const item = queue[0]!;
       try {
         await deliver(item.message);
         queue.shift();
+        if (queue.length < maxQueued / 2) reportFullDrops();
         if (item.attempts > 0) log.notice(`email "${item.message.subject}" sent after ${item.attempts + 1} attempts`);
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);
@@ -98,7 +107,7 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
   };
 
   const kick = () => {
-    working ??= work().finally(() => { working = undefined; if (queue.length > 0) kick(); });
+    working ??= work().finally(() => { working = undefined; if (queue.length > 0 && !abandoned) kick(); });
   };
 
   return {
@@ -109,13 +118,16 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
         // the head may be in flight: drop the oldest waiting one
         const oldest = queue.splice(1, 1)[0] ?? queue.shift();
         dropped++;
-        log.error(`email queue full (${maxQueued}): dropped "${oldest?.message.subject}"`);
+        if (droppedFull++ === 0) {
+          log.error(`email queue full (${maxQueued} messages): dropping the oldest waiting ones from now on, first "${oldest?.message.subject}"; the count follows once sending catches up`);
+        }
       }
       queue.push({ message, attempts: 0 });
+      abandoned = false;
       kick();
     },
     async drain(timeoutMs = options.drainTimeoutMs ?? 15_000) {
-      if (queue.length === 0 && !working) return;
+      if (queue.length === 0 && !working) { reportFullDrops(); return; }
       giveUpBefore = Date.now() + timeoutMs;
       // a retry waiting past the deadline is cut short: one last attempt, then given up
       if (retryTimer && wakeRetry) { clearTimeout(retryTimer); wakeRetry(); }
@@ -125,6 +137,12 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
         new Promise<void>((resolve) => { deadline = setTimeout(resolve, timeoutMs); }),
       ]);
       clearTimeout(deadline);
+      if (working) {
+        // a sendmail still hanging is killed by its deadline or by the caller's killRunningCommands()
+        abandoned = true;
+        if (retryTimer && wakeRetry) { clearTimeout(retryTimer); wakeRetry(); }
+      }
+      reportFullDrops();
       if (queue.length > 0) log.error(`${queue.length} email(s) not sent before exit`);
       giveUpBefore = Infinity;
     },

@@ -33,6 +33,28 @@ describe('ban command queue', () => {
     expect(pending.map((p) => p.argv)).toEqual([['nft', `delete element ${SET} {1.2.3.4}`], ['nft', `add element ${SET} {1.2.3.4 timeout 600s}`]]);
   });
 
+  it('a command killed at its deadline gets the configured deadline, is logged as an error even for a delete, and its bans are retried', async () => {
+    const { runner, pending } = manualRunner();
+    const deadlines: (number | undefined)[] = [];
+    const timing: CommandRunner = { run: (argv, options) => { deadlines.push(options?.timeoutMs); return runner.run(argv, options); } };
+    const log = memoryLogger();
+    const queue = nftQueue(timing, { commandTimeoutMs: 1500, retryDelaysMs: [10] }, log);
+    const hung: CommandResult = { code: 124, stdout: '', stderr: 'still running after 1.5 s: its process group was killed', timedOut: true };
+    queue.submit(ban('10.0.0.1', 600, true));
+    pending[0]!.finish(hung); // the delete
+    await tick();
+    pending[1]!.finish(hung); // the add
+    await tick();
+    expect(log.lines.filter((l) => l.includes('its process group was killed'))).toHaveLength(2);
+    expect(log.lines.every((l) => !l.includes('process group') || l.includes('error'))).toBe(true);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(pending[2]!.argv).toEqual(['nft', `add element ${SET} {10.0.0.1 timeout 600s}`]);
+    pending[2]!.finish(ok);
+    await queue.drain();
+    expect(deadlines).toEqual([1500, 1500, 1500]);
+    expect(queue.givenUp).toBe(0);
+  });
+
   it('bans that arrive while nft runs are merged into one delete and one add, still one argument each', async () => {
     const { runner, pending } = manualRunner();
     const queue = nftQueue(runner);

@@ -100,12 +100,34 @@ describe('ban store', () => {
     expect(daemon.get('ip Inet4 ssh_ban', '1.1.1.1')).toBeUndefined();
   });
 
-  it('starts empty, with an error logged, from a corrupted file', () => {
+  it('when its file is truncated, keeps it aside, recovers every complete record and writes them back before any new ban', () => {
     const dir = tmp();
-    writeFileSync(path.join(dir, 'bans-nft.json'), '{"version":1,"bans":[{"set":');
+    const whole = JSON.stringify({ version: 1, bans: [
+      { set: 'ip Inet4 ssh_ban', ip: '192.0.2.1', until: 0, reason: 'SSH[3]' },
+      { set: 'ip Inet4 ssh_ban', ip: '192.0.2.2', until: 0, reason: 'SSH[3]' },
+      { set: 'ip Inet4 ssh_ban', ip: '192.0.2.3', until: 0, reason: 'SSH[3]' },
+    ] });
+    const truncated = whole.slice(0, whole.indexOf('192.0.2.3') + 4);
+    writeFileSync(path.join(dir, 'bans-nft.json'), truncated);
+    const s = store(dir);
+    expect(s.all().map((b) => b.ip)).toEqual(['192.0.2.1', '192.0.2.2']);
+    expect(s.damaged?.recovered).toBe(2);
+    expect(readFileSync(s.damaged!.keptAs!, 'utf8')).toBe(truncated);
+    expect(s.log.lines.some((l) => l.includes('BAN STORE DAMAGED') && l.includes('recovered 2 bans'))).toBe(true);
+    // already rewritten with what was recovered; the next ban adds to it
+    expect(readBans(dir).map((b) => b.ip)).toEqual(['192.0.2.1', '192.0.2.2']);
+    s.put({ set: 'ip Inet4 ssh_ban', ip: '192.0.2.9', until: 0, reason: 'SSH[3]' });
+    s.flush();
+    expect(readBans(dir).map((b) => b.ip).sort()).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.9']);
+  });
+
+  it('when its file has the wrong shape, keeps it aside instead of starting over it', () => {
+    const dir = tmp();
+    writeFileSync(path.join(dir, 'bans-nft.json'), '{"version":1,"bans":{"oops":true}}');
     const s = store(dir);
     expect(s.all()).toEqual([]);
-    expect(s.log.lines.some((l) => l.includes('cannot read'))).toBe(true);
+    expect(s.damaged?.reason).toMatch(/"bans" list/);
+    expect(readFileSync(s.damaged!.keptAs!, 'utf8')).toBe('{"version":1,"bans":{"oops":true}}');
   });
 
   it('writes nothing when not persisting', () => {

@@ -72,6 +72,31 @@ describe('mailer', () => {
     expect(mailer.dropped).toBe(1);
     expect(log.lines.some((l) => l.includes('email "Doomed" dropped after 2 attempts'))).toBe(true);
   });
+  it('a full queue says once that it drops messages, then once how many, never a line per message', async () => {
+    const log = memoryLogger();
+    let release: () => void = () => {};
+    const stuck: CommandRunner = { run: () => new Promise((resolve) => { release = () => resolve({ code: 0, stdout: '', stderr: '' }); }) };
+    const mailer = createMailer(settings(), log, { runner: stuck, maxQueued: 10 });
+    for (let i = 0; i < 500; i++) await mailer.send({ subject: `alert ${i}`, text: 'x' });
+    expect(mailer.queued).toBe(10);
+    expect(mailer.dropped).toBe(490);
+    expect(log.lines.filter((l) => l.includes('email queue'))).toHaveLength(1);
+    release();
+    await mailer.drain(1000);
+    const lines = log.lines.filter((l) => l.includes('email queue'));
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/490 message\(s\) were dropped while the queue was full \(10\)/);
+  });
+
+  it('passes email.timeoutSeconds to sendmail as its deadline', async () => {
+    const seen: (number | undefined)[] = [];
+    const runner: CommandRunner = { async run(_argv, options) { seen.push(options?.timeoutMs); return { code: 0, stdout: '', stderr: '' }; } };
+    const mailer = createMailer(settings({ timeoutSeconds: 2.5 }), memoryLogger(), { runner });
+    await mailer.send({ subject: 's', text: 't' });
+    await mailer.drain();
+    expect(seen).toEqual([2500]);
+  });
+
 });
 
 describe('action_email', () => {

@@ -1,9 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCheckpoint, saveCheckpoint } from '../../src/state/persist.js';
+import { checkpointFile, resumeFromCheckpoint, saveCheckpoint } from '../../src/state/persist.js';
 import { State } from '../../src/state/state.js';
+import { memoryLogger } from '../../src/system/log.js';
 
 const S = 1_000_000;
 
@@ -24,7 +25,7 @@ describe('counters and DNAT table across a restart', () => {
     const after = new State({ storage, persist: true });
     const index = after.dnat.index(['addr', 'port']);
     after.counters.counter('ssh');
-    const checkpoint = loadCheckpoint(after, 130 * S);
+    const checkpoint = resumeFromCheckpoint(after, memoryLogger(), 130 * S);
     expect(checkpoint?.cursor).toBe('s=abc;i=42');
     // third failure after the restart: the ban threshold is reached, not restarted from 1
     expect(after.counters.counter('ssh').raise('1.1.1.1', 130 * S, 600 * S)).toBe(3);
@@ -38,6 +39,25 @@ describe('counters and DNAT table across a restart', () => {
     const state = new State({ storage, persist: false });
     state.counters.counter('ssh').raise('1.1.1.1', 0, undefined);
     saveCheckpoint(state, 'c', 0);
-    expect(loadCheckpoint(new State({ storage, persist: true }), 0)).toBeUndefined();
+    expect(resumeFromCheckpoint(new State({ storage, persist: true }), memoryLogger(), 0)).toBeUndefined();
+  });
+
+  it('when a durable part (a ban store) cannot be written, no checkpoint is saved past its records', () => {
+    const storage = mkdtempSync(path.join(tmpdir(), 'peruse-persist-'));
+    const state = new State({ storage, persist: true });
+    const order: string[] = [];
+    let writable = false;
+    state.part('bans.test', () => ({
+      makeDurable() {
+        if (!writable) throw new Error('disk full');
+        order.push(existsSync(checkpointFile(storage)) ? 'after the checkpoint' : 'before the checkpoint');
+      },
+    }));
+    expect(() => saveCheckpoint(state, 'c1', 0)).toThrow(/disk full/);
+    expect(existsSync(checkpointFile(storage))).toBe(false);
+    writable = true;
+    saveCheckpoint(state, 'c1', 0);
+    expect(order).toEqual(['before the checkpoint']);
+    expect(existsSync(checkpointFile(storage))).toBe(true);
   });
 });
