@@ -1,4 +1,4 @@
-import { compileTemplate, defineAction, JournalWriter, SYSLOG_LEVELS, type SyslogLevel } from '../src/modules/api.js';
+import { compileTemplate, defineAction, JournalWriter, MAX_GENERATIONS, SYSLOG_LEVELS, type SyslogLevel } from '../src/modules/api.js';
 
 interface Args { message: string; level?: SyslogLevel }
 
@@ -22,16 +22,22 @@ export default defineAction<Args>({
     // one writer (one long-lived process per priority) shared by every action_log step
     const writer = ctx.state.part('journal-writer', () => new JournalWriter());
     const { effect, log, label } = ctx;
-    let reportedDrops = 0;
+    let reportedDrops = 0, reportedLoops = 0;
     return {
-      reads: template.fields,
+      // MESSAGE and SYSLOG_IDENTIFIER: is the entry acted on a line peruse wrote (a feedback loop)?
+      reads: [...template.fields, 'MESSAGE', 'SYSLOG_IDENTIFIER'],
       act(entry) {
         const message = template.render(entry);
         if (effect) { effect(`would log (PRIORITY=${priority}, SYSLOG_IDENTIFIER=peruse): ${message}`); return; }
-        if (!writer.write(level, message) && writer.dropped > reportedDrops * 2) {
-          // doubling threshold: a broken journal must not flood peruse's own log
+        const result = writer.write(level, message, entry);
+        // doubling thresholds: a broken journal or a loop must not flood peruse's own log
+        if (result === 'dropped' && writer.dropped > reportedDrops * 2) {
           reportedDrops = writer.dropped;
           log.error(`${label}: journal writer unavailable (${writer.lastError ?? 'restarting'}), ${writer.dropped} line(s) dropped`);
+        } else if (result === 'loop' && writer.loopsBroken > reportedLoops * 2) {
+          reportedLoops = writer.loopsBroken;
+          log.warn(`${label}: feedback loop broken: "${message}" would descend from ${MAX_GENERATIONS} lines action_log wrote itself `
+            + `(a chain matches its own output); not written (${writer.loopsBroken} line(s) so far)`);
         }
       },
       async stop() {
