@@ -1,6 +1,6 @@
 import { compileTemplate, defineAction, JournalWriter, MAX_GENERATIONS, SYSLOG_LEVELS, type SyslogLevel } from '../src/modules/api.js';
 
-interface Args { message: string; level?: SyslogLevel }
+interface Args { message: string; level?: string }
 
 export default defineAction<Args>({
   name: 'action_log',
@@ -11,13 +11,14 @@ export default defineAction<Args>({
     required: ['message'],
     properties: {
       message: { type: 'string', description: 'Python str.format template of the entry\'s MESSAGE.' },
-      level: { type: 'string', enum: [...SYSLOG_LEVELS], description: 'Syslog severity (default INFO).' },
+      level: { type: 'string', enum: [...SYSLOG_LEVELS, ...SYSLOG_LEVELS.map((l) => l.toLowerCase())], description: 'Syslog severity (default INFO); lower case is read as upper case.' },
     },
   },
   create(args, ctx) {
     const template = compileTemplate(args.message, 'message');
     // Pyruse compat: INFO by default
-    const level = args.level ?? 'INFO';
+    const level = (args.level ?? 'INFO').toUpperCase() as SyslogLevel;
+    if (args.level !== undefined && level !== args.level) ctx.warn(`level "${args.level}" read as "${level}"`, 'level', 'W_PYRUSE_COMPAT');
     const priority = SYSLOG_LEVELS.indexOf(level);
     // one writer (one long-lived process per priority) shared by every action_log step
     const writer = ctx.state.part('journal-writer', () => new JournalWriter());

@@ -43,6 +43,11 @@ export function buildProgram(config: LoadedConfig, registry: Registry, makeServi
         message: `unknown top-level key "${key}"${suggestion ? `, did you mean "${suggestion}"?` : ''} (kept for user modules)` });
     }
   }
+  const email = config.raw.email as { to?: unknown } | undefined;
+  if (typeof email?.to === 'string') {
+    issues.push({ severity: 'warning', code: 'W_PYRUSE_COMPAT', path: ['email', 'to'],
+      message: `"to" is one address, not a list: mail goes to "${email.to}" (write ["${email.to}"])` });
+  }
   const encoding = config.raw['8bit-message-encoding'];
   if (typeof encoding === 'string' && !isKnownEncoding(encoding)) {
     issues.push({ severity: 'error', code: 'E_SCHEMA', path: ['8bit-message-encoding'], message: `unknown encoding "${encoding}"` });
@@ -87,11 +92,10 @@ function buildStep(value: unknown, path: PathSegment[], label: string, registry:
     return undefined;
   }
   const step = value as Record<string, unknown>;
+  const warn = (code: ConfigIssue['code'], message: string, at: PathSegment[]) => issues.push({ severity: 'warning', code, path: at, message });
   for (const key of Object.keys(step)) {
-    if (!STEP_KEYS.includes(key)) {
-      const suggestion = closest(key, STEP_KEYS);
-      error('E_SCHEMA', `unknown property "${key}"${suggestion ? `, did you mean "${suggestion}"?` : ''}`, [...path, key]);
-    }
+    // Pyruse compat: a step's unknown keys ("comment", …) are ignored
+    if (!STEP_KEYS.includes(key)) warn('W_UNKNOWN_KEY', unknownKeyMessage(key, STEP_KEYS), [...path, key]);
   }
   const hasFilter = 'filter' in step, hasAction = 'action' in step;
   if (hasFilter === hasAction) {
@@ -100,10 +104,13 @@ function buildStep(value: unknown, path: PathSegment[], label: string, registry:
   }
   const kind: 'filter' | 'action' = hasFilter ? 'filter' : 'action';
   const name = step[kind];
-  for (const key of ['then', 'else'] as const) {
+  // Pyruse compat: "else" on an action is ignored (an action never fails over to another chain)
+  if (kind === 'action' && 'else' in step) {
+    warn('W_PYRUSE_COMPAT', 'an action has no "else" (only filters pass or fail): ignored, as Pyruse does', [...path, 'else']);
+  }
+  for (const key of kind === 'filter' ? ['then', 'else'] as const : ['then'] as const) {
     if (key in step && typeof step[key] !== 'string') error('E_SCHEMA', `"${key}" must be a chain name (string)`, [...path, key]);
   }
-  if (kind === 'action' && 'else' in step) error('E_SCHEMA', 'an action has no "else" (only filters pass or fail)', [...path, 'else']);
   const spec: StepSpec = {
     label, path, kind, instance: undefined,
     then: typeof step.then === 'string' ? step.then : undefined,
@@ -123,13 +130,15 @@ function buildStep(value: unknown, path: PathSegment[], label: string, registry:
     error('E_UNKNOWN_MODULE', `"${name}" is ${module.kind === 'filter' ? 'a filter' : 'an action'}: write {"${module.kind}": "${name}"}`, [...path, kind]);
     return spec;
   }
-  const args = step.args ?? {};
+  let args = step.args ?? {};
   const argsPath = [...path, 'args'];
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     error('E_BAD_ARGS', '"args" must be an object', argsPath);
     return spec;
   }
   if (module.argsSchema) {
+    args = withoutUnknownArgs(module.argsSchema, args as Record<string, unknown>, (key, known) =>
+      warn('W_UNKNOWN_KEY', unknownKeyMessage(key, known), [...argsPath, key]));
     const argIssues = validateAgainst(module.argsSchema, args, argsPath, 'E_BAD_ARGS');
     if (argIssues.length > 0) {
       issues.push(...argIssues);
@@ -148,6 +157,25 @@ function buildStep(value: unknown, path: PathSegment[], label: string, registry:
     else error('E_BAD_ARGS', `${name}: ${(e as Error).message ?? String(e)}`, argsPath);
   }
   return spec;
+}
+
+function unknownKeyMessage(key: string, known: readonly string[]): string {
+  const suggestion = closest(key, known);
+  return `unknown key "${key}" ignored, as Pyruse does${suggestion ? ` (did you mean "${suggestion}"?)` : known.length ? ` (known: ${known.join(', ')})` : ''}`;
+}
+
+/**
+ * Pyruse compat: a module reads the args it knows and ignores the others ("comment", args on
+ * action_noop, `save` on filter_pcreAny); they are reported and left out of what the module gets.
+ */
+function withoutUnknownArgs(schema: object, args: Record<string, unknown>, report: (key: string, known: string[]) => void): Record<string, unknown> {
+  const { additionalProperties, properties, patternProperties } = schema as { additionalProperties?: unknown; properties?: object; patternProperties?: object };
+  if (additionalProperties !== false || patternProperties !== undefined) return args;
+  const known = Object.keys(properties ?? {});
+  const unknown = Object.keys(args).filter((key) => !known.includes(key));
+  if (unknown.length === 0) return args;
+  for (const key of unknown) report(key, known);
+  return Object.fromEntries(Object.entries(args).filter(([key]) => known.includes(key)));
 }
 
 /** `FILE:LINE:COL  PATH  CODE  message`, one line per issue. */

@@ -41,7 +41,7 @@ export const topLevelSchema = {
       additionalProperties: false,
       properties: {
         from: { type: 'string', description: 'Sender address.' },
-        to: { ...stringList, description: 'Recipient addresses.' },
+        to: { anyOf: [stringList, { type: 'string' }], description: 'Recipient addresses (one address as a string is read as a list of one).' },
         subject: { type: 'string', description: 'Default subject.' },
         sendmail: { ...stringList, minItems: 1, description: 'Program (and arguments) that reads a whole message on stdin.' },
         smtp: {
