@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { ActionInstance, Clock, FilterInstance, ModuleContext } from '../modules/api.js';
 import type { Registry } from '../modules/registry.js';
 import type { State } from '../state/state.js';
@@ -123,7 +125,7 @@ function buildStep(value: unknown, path: PathSegment[], label: string, registry:
   const module = registry.get(name);
   if (!module) {
     const suggestion = closest(name, registry.names());
-    error('E_UNKNOWN_MODULE', `no ${kind} module named "${name}"${suggestion ? `, did you mean "${suggestion}"?` : ''}`, [...path, kind]);
+    error('E_UNKNOWN_MODULE', `no ${kind} module named "${name}"${suggestion ? `, did you mean "${suggestion}"?` : pythonModuleHint(name, kind, settings)}`, [...path, kind]);
     return spec;
   }
   if (module.kind !== kind) {
@@ -157,6 +159,17 @@ function buildStep(value: unknown, path: PathSegment[], label: string, registry:
     else error('E_BAD_ARGS', `${name}: ${(e as Error).message ?? String(e)}`, argsPath);
   }
   return spec;
+}
+
+/** Where Pyruse keeps user modules: a Python one cannot run here, it must be ported. */
+function pythonModuleHint(name: string, kind: 'filter' | 'action', settings: Settings): string {
+  const candidates = [path.join(settings.configDir, 'pyruse', `${kind}s`, `${name}.py`), path.join('/etc/pyruse/pyruse', `${kind}s`, `${name}.py`)];
+  if (settings.modulesDir) candidates.unshift(path.join(settings.modulesDir, `${name}.py`));
+  const found = candidates.find((file) => existsSync(file));
+  const target = `${settings.modulesDir ?? path.join(settings.configDir, 'modules')}/${name}.mjs`;
+  return found
+    ? `: ${found} is a Pyruse (Python) module, which peruse cannot run; port it to a JavaScript user module ${target} (README, "User modules")`
+    : ` (a Pyruse Python module must be ported to a JavaScript user module, e.g. ${target}: README, "User modules")`;
 }
 
 function unknownKeyMessage(key: string, known: readonly string[]): string {
