@@ -127,7 +127,7 @@ function toIssue(error: ErrorObject, basePath: PathSegment[], code: ErrorCode): 
       message = `must be one of ${((params.allowedValues as unknown[]) ?? []).map((v) => JSON.stringify(v)).join(', ')}`;
       break;
     case 'type':
-      message = `must be ${String(params.type)}`;
+      message = `must be ${String(params.type).replace(/,/g, ' or ')}`;
       break;
     default:
       message = error.message ?? error.keyword;

@@ -82,7 +82,8 @@ const CONFIG = (nft: readonly string[], storage: string) => ({
       { filter: 'filter_pcre', args: { field: 'MESSAGE', re: '^Ban from SSH for (?P<thatIP>[0-9.]+)\\.$' } },
       { action: 'action_counterRaise', args: { counter: 'recidive', for: 'thatIP', save: 'bans' } },
       { filter: 'filter_greaterOrEquals', args: { field: 'bans', value: 2 } },
-      { action: 'action_nftBan', args: { IP: 'thatIP', nftSetIPv4: 'ip Inet4 recidive_ban', nftSetIPv6: 'ip6 Inet6 recidive_ban' } },
+      // Pyruse compat: banSeconds 0 is a permanent ban
+      { action: 'action_nftBan', args: { IP: 'thatIP', banSeconds: 0, nftSetIPv4: 'ip Inet4 recidive_ban', nftSetIPv6: 'ip6 Inet6 recidive_ban' } },
       { action: 'action_log', args: { level: 'NOTICE', message: 'Recidive ban from SSH for {thatIP}.' } },
     ],
     // matches its own output: every line it writes would start it again
