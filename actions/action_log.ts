@@ -1,4 +1,4 @@
-import { compileTemplate, defineAction, JournalWriter, MAX_GENERATIONS, SYSLOG_LEVELS, type SyslogLevel } from '../src/modules/api.js';
+import { compileTemplate, ConfigError, defineAction, JournalWriter, MAX_GENERATIONS, SYSLOG_LEVELS, type SyslogLevel } from '../src/modules/api.js';
 
 interface Args { message: string; level?: string }
 
@@ -11,13 +11,14 @@ export default defineAction<Args>({
     required: ['message'],
     properties: {
       message: { type: 'string', description: 'Python str.format template of the entry\'s MESSAGE.' },
-      level: { type: 'string', enum: [...SYSLOG_LEVELS, ...SYSLOG_LEVELS.map((l) => l.toLowerCase())], description: 'Syslog severity (default INFO); lower case is read as upper case.' },
+      level: { type: 'string', description: `Syslog severity: ${SYSLOG_LEVELS.join(', ')} (default INFO); lower case is read as upper case.` },
     },
   },
   create(args, ctx) {
     const template = compileTemplate(args.message, 'message');
     // Pyruse compat: INFO by default
     const level = (args.level ?? 'INFO').toUpperCase() as SyslogLevel;
+    if (!SYSLOG_LEVELS.includes(level)) throw new ConfigError('E_BAD_ARGS', `level must be one of ${SYSLOG_LEVELS.join(', ')}`, 'level');
     if (args.level !== undefined && level !== args.level) ctx.warn(`level "${args.level}" read as "${level}"`, 'level', 'W_PYRUSE_COMPAT');
     const priority = SYSLOG_LEVELS.indexOf(level);
     // one writer (one long-lived process per priority) shared by every action_log step
