@@ -38,8 +38,8 @@ export default defineAction<Args>({
           log.error(`${label}: journal writer unavailable (${writer.lastError ?? 'restarting'}), ${writer.dropped} line(s) dropped`);
         } else if (result === 'loop' && writer.loopsBroken > reportedLoops * 2) {
           reportedLoops = writer.loopsBroken;
-          log.warn(`${label}: feedback loop broken: "${message}" would descend from ${MAX_GENERATIONS} lines action_log wrote itself `
-            + `(a chain matches its own output); not written (${writer.loopsBroken} line(s) so far)`);
+          log.warn(`${label}: feedback loop broken: "${message}" would descend from ${MAX_GENERATIONS} lines action_log wrote itself, `
+            + `or from too many of them in one second (a chain matches its own output); not written (${writer.loopsBroken} line(s) so far)`);
         }
       },
       async stop() {

@@ -21,6 +21,11 @@ const RESPAWN_PAUSE_MS = 1000;
 export const MAX_GENERATIONS = 8;
 /** Written lines remembered until they are read back (bounded: a line nobody reads is forgotten). */
 const MAX_PENDING = 4096;
+/**
+ * Backstop for a loop whose lines are not recognised when read back (journald split or changed
+ * them): lines caused by peruse lines, per second. Recidive chains write far fewer (one per ban).
+ */
+const MAX_FEEDBACK_PER_SECOND = 1000;
 
 /** Why a line was not written. */
 export type WriteResult = 'written' | 'dropped' | 'loop';
@@ -46,6 +51,8 @@ export class JournalWriter {
   /** Generation of each written line not read back yet, by message text (oldest first). */
   private readonly pending = new Map<string, number[]>();
   private pendingCount = 0;
+  private feedbackSecond = 0;
+  private feedbackInSecond = 0;
 
   constructor(private readonly command: WriterCommand = systemdCat) {}
 
@@ -56,7 +63,7 @@ export class JournalWriter {
    */
   write(level: SyslogLevel, message: string, cause?: Record<string, unknown>): WriteResult {
     const generation = (cause === undefined ? 0 : this.generationOf(cause)) + 1;
-    if (generation > MAX_GENERATIONS) {
+    if (generation > MAX_GENERATIONS || (cause?.SYSLOG_IDENTIFIER === 'peruse' && this.feedbackRateExceeded())) {
       this.loopsBroken++;
       return 'loop';
     }
@@ -76,15 +83,27 @@ export class JournalWriter {
   /** 0 for an entry of the world; the generation of a line written here, read back (consumed once). */
   private generationOf(entry: Record<string, unknown>): number {
     if (entry.SYSLOG_IDENTIFIER !== 'peruse' || typeof entry.MESSAGE !== 'string') return 0;
-    const generations = this.pending.get(entry.MESSAGE);
+    // journald may drop trailing white space of a stream line
+    const key = entry.MESSAGE.trimEnd();
+    const generations = this.pending.get(key);
     if (generations === undefined) return 0;
     const generation = generations.shift()!;
     this.pendingCount--;
-    if (generations.length === 0) this.pending.delete(entry.MESSAGE);
+    if (generations.length === 0) this.pending.delete(key);
     return generation;
   }
 
-  private remember(line: string, generation: number): void {
+  private feedbackRateExceeded(): boolean {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.feedbackSecond) {
+      this.feedbackSecond = second;
+      this.feedbackInSecond = 0;
+    }
+    return ++this.feedbackInSecond > MAX_FEEDBACK_PER_SECOND;
+  }
+
+  private remember(text: string, generation: number): void {
+    const line = text.trimEnd();
     const generations = this.pending.get(line);
     if (generations) generations.push(generation);
     else this.pending.set(line, [generation]);

@@ -116,6 +116,34 @@ describe('feedback loops through the journal', () => {
     expect(warnings).toHaveLength(4);
   });
 
+  it('a loop whose lines are not recognised when read back is cut by rate: at most 1000 lines a second caused by peruse lines', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'peruse-jw-'));
+    const writer = new JournalWriter(fakeCat(dir).command);
+    const results = Array.from({ length: 2500 }, (_, i) => writer.write('INFO', `line ${i}`, { SYSLOG_IDENTIFIER: 'peruse', MESSAGE: `changed by journald ${i}` }));
+    await writer.close();
+    // 2 500 writes take well under a second: at most two seconds' worth get through
+    expect(results.filter((r) => r === 'written').length).toBeLessThanOrEqual(2000);
+    expect(results.filter((r) => r === 'loop').length).toBeGreaterThanOrEqual(500);
+    // lines caused by the world are never limited
+    const world = new JournalWriter(fakeCat(dir).command);
+    expect(Array.from({ length: 2500 }, () => world.write('INFO', 'ban', { SYSLOG_IDENTIFIER: 'sshd', MESSAGE: 'x' })).every((r) => r === 'written')).toBe(true);
+    await world.close();
+  });
+
+  it('a line read back with its trailing spaces dropped by journald is still recognised', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'peruse-jw-'));
+    const writer = new JournalWriter(fakeCat(dir).command);
+    let cause: Record<string, unknown> = { SYSLOG_IDENTIFIER: 'sshd', MESSAGE: 'x' };
+    const results = [];
+    for (let i = 0; i < MAX_GENERATIONS + 1; i++) {
+      results.push(writer.write('INFO', `again ${i}  `, cause));
+      cause = { SYSLOG_IDENTIFIER: 'peruse', MESSAGE: `again ${i}` };
+    }
+    await writer.close();
+    expect(results.at(-1)).toBe('loop');
+    expect(results.filter((r) => r === 'written')).toHaveLength(MAX_GENERATIONS);
+  });
+
   it('stacked recidive levels are not a loop: a line counted from lines of lines is written', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'peruse-jw-'));
     const writer = new JournalWriter(fakeCat(dir).command);
