@@ -174,7 +174,7 @@ function pythonModuleHint(name: string, kind: 'filter' | 'action', settings: Set
 
 function unknownKeyMessage(key: string, known: readonly string[]): string {
   const suggestion = closest(key, known);
-  return `unknown key "${key}" ignored, as Pyruse does${suggestion ? ` (did you mean "${suggestion}"?)` : known.length ? ` (known: ${known.join(', ')})` : ''}`;
+  return `unknown key "${key}" ignored, as Pyruse does${suggestion ? ` (did you mean "${suggestion}"?)` : known.length ? ` (known: ${known.join(', ')})` : ' (this module takes no args)'}`;
 }
 
 /**
