@@ -12,7 +12,7 @@ export default defineAction<Args>({
     properties: {
       counter: { type: 'string', description: 'Counter category, e.g. "ssh"; steps naming the same category share it.' },
       for: { type: 'string', description: 'Entry field holding the key, e.g. the IP address.' },
-      keepSeconds: { type: 'number', exclusiveMinimum: 0, maximum: MAX_DURATION_SECONDS, description: 'How long this raise counts (event time); forever if absent; at most 10 years.' },
+      keepSeconds: { type: 'number', minimum: 0, maximum: MAX_DURATION_SECONDS, description: 'How long this raise counts (event time); forever if absent or 0 (as Pyruse); at most 10 years.' },
       save: { type: 'string', description: 'Entry field receiving the resulting value.' },
     },
   },
@@ -21,7 +21,9 @@ export default defineAction<Args>({
     store.limitKeys(ctx.settings.section<{ counterKeys: number }>('limits').counterKeys);
     const counter = store.counter(args.counter);
     const keyField = args.for;
-    const keepMicros = args.keepSeconds === undefined ? undefined : Math.round(args.keepSeconds * 1_000_000);
+    // Pyruse compat: keepSeconds 0 is no limit (Python's falsy 0), not "expires at once"
+    if (args.keepSeconds === 0) ctx.warn('keepSeconds 0 means no limit, as in Pyruse: each raise counts for ever (leave it out to say so)', 'keepSeconds', 'W_PYRUSE_COMPAT');
+    const keepMicros = !args.keepSeconds ? undefined : Math.round(args.keepSeconds * 1_000_000);
     const save = args.save;
     return {
       reads: [keyField],

@@ -2,7 +2,10 @@ import { compileTemplate, defineAction, eventTimeOf } from '../src/modules/api.j
 type ReportLevel = 'WARN' | 'INFO' | 'OTHER';
 type ReportDetails = 'ALL' | 'NONE' | 'FIRST' | 'LAST' | 'FIRSTLAST';
 
-interface Args { level: ReportLevel; message: string; details?: ReportDetails }
+interface Args { level: string; message: string; details?: unknown }
+
+const LEVELS: readonly string[] = ['WARN', 'INFO', 'OTHER'];
+const DETAILS: readonly string[] = ['ALL', 'NONE', 'FIRST', 'LAST', 'FIRSTLAST'];
 
 export default defineAction<Args>({
   name: 'action_dailyReport',
@@ -12,15 +15,21 @@ export default defineAction<Args>({
     additionalProperties: false,
     required: ['level', 'message'],
     properties: {
-      level: { type: 'string', enum: ['WARN', 'INFO', 'OTHER'], description: 'Report section.' },
+      level: { type: 'string', description: 'Report section: WARN, INFO or OTHER (anything else is filed as OTHER, as Pyruse).' },
       message: { type: 'string', description: 'Python str.format template of the line (the time is added by the report).' },
-      details: { type: 'string', enum: ['ALL', 'NONE', 'FIRST', 'LAST', 'FIRSTLAST'], description: 'WARN/INFO: which times of occurrence are shown (default ALL).' },
+      details: { description: 'WARN/INFO: which times of occurrence are shown: ALL (default, and anything unknown, as Pyruse), NONE, FIRST, LAST, FIRSTLAST.' },
     },
   },
   create(args, ctx) {
     const template = compileTemplate(args.message, 'message');
-    const level = args.level;
-    const details = args.details ?? 'ALL';
+    // Pyruse compat: a level other than WARN or INFO (case included) is filed as OTHER
+    const level = (LEVELS.includes(args.level) ? args.level : 'OTHER') as ReportLevel;
+    if (level !== args.level) ctx.warn(`level "${args.level}" is filed as OTHER, as Pyruse does (levels: WARN, INFO, OTHER)`, 'level', 'W_PYRUSE_COMPAT');
+    // Pyruse compat: unknown details (case included) show every occurrence
+    const details = (typeof args.details === 'string' && DETAILS.includes(args.details) ? args.details : 'ALL') as ReportDetails;
+    if (args.details !== undefined && details !== args.details) {
+      ctx.warn(`details ${JSON.stringify(args.details)} shows every occurrence (ALL), as Pyruse does (details: ${DETAILS.join(', ')})`, 'details', 'W_PYRUSE_COMPAT');
+    }
     const journal = ctx.state.report;
     const subject = ctx.settings.email.subject;
     const { effect, mailer, log, label, clock } = ctx;

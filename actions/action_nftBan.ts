@@ -13,14 +13,16 @@ export default defineAction<Args>({
       IP: { type: 'string', description: 'Entry field holding the address; anything that is not exactly an address is logged and ignored.' },
       nftSetIPv4: { type: 'string', description: 'Set for IPv4 addresses, as FAMILY TABLE SET, e.g. "ip Inet4 ssh_ban" (flags timeout).' },
       nftSetIPv6: { type: 'string', description: 'Set for IPv6 addresses, e.g. "ip6 Inet6 ssh_ban".' },
-      banSeconds: { type: 'integer', minimum: 1, maximum: MAX_DURATION_SECONDS, description: 'Ban length from the entry time; absent = permanent; at most 10 years.' },
+      banSeconds: { type: 'integer', minimum: 0, maximum: MAX_DURATION_SECONDS, description: 'Ban length from the entry time; absent or 0 = permanent (as Pyruse); at most 10 years.' },
       banIPv6Prefix: { type: 'integer', minimum: 1, maximum: 128, description: 'Ban the whole IPv6 prefix of this length (e.g. 64); the v6 set needs flags interval.' },
     },
   },
   create(args, ctx) {
+    if (args.banSeconds === 0) ctx.warn('banSeconds 0: a permanent ban, as in Pyruse (leave it out to say so)', 'banSeconds', 'W_PYRUSE_COMPAT');
     return createBanStep(nftBackend, {
       field: args.IP, setV4: args.nftSetIPv4, setV6: args.nftSetIPv6, setV4Arg: 'nftSetIPv4', setV6Arg: 'nftSetIPv6',
-      banSeconds: args.banSeconds, banIPv6Prefix: args.banIPv6Prefix,
+      // Pyruse compat: banSeconds 0 is a permanent ban
+      banSeconds: args.banSeconds || undefined, banIPv6Prefix: args.banIPv6Prefix,
     }, ctx);
   },
 });

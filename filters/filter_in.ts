@@ -1,6 +1,6 @@
 import { defineFilter } from '../src/modules/api.js';
 
-interface Args { field: string; values: unknown[] }
+interface Args { field: string; values: unknown[] | string }
 
 export default defineFilter<Args>({
   name: 'filter_in',
@@ -11,10 +11,15 @@ export default defineFilter<Args>({
     required: ['field', 'values'],
     properties: {
       field: { type: 'string', description: 'Entry field to read.' },
-      values: { type: 'array', description: 'Accepted values; numbers for numeric fields such as PRIORITY.' },
+      values: { type: ['array', 'string'], description: 'Accepted values; numbers for numeric fields such as PRIORITY. A string: passes when the field is a substring of it (Python\'s `in`).' },
     },
   },
-  create({ field, values }) {
+  create({ field, values }, ctx) {
+    if (typeof values === 'string') {
+      // Pyruse compat: Python's `in` on a string is a substring test (a field that is not text never passes)
+      ctx.warn(`"values" is a string, not a list: passes when the field is a substring of ${JSON.stringify(values)} (Python's "in"); write a list for exact values`, 'values', 'W_PYRUSE_COMPAT');
+      return { reads: [field], test: (entry) => typeof entry[field] === 'string' && values.includes(entry[field]) };
+    }
     const accepted = new Set(values);
     return { reads: [field], test: (entry) => entry[field] !== undefined && accepted.has(entry[field]) };
   },

@@ -17,7 +17,7 @@ export default defineFilter<Args>({
   create({ field, nets }) {
     const networks: ParsedNetwork[] = nets.map((text, i) => {
       const net = parseNetwork(text);
-      if (!net) throw new ConfigError('E_BAD_NETWORK', `"${text}" is not an IPv4 or IPv6 network (ADDRESS/PREFIX)`, `nets[${i}]`);
+      if (!net) throw new ConfigError('E_BAD_NETWORK', `"${text}" is not an IPv4 or IPv6 network (ADDRESS/PREFIX); Pyruse refuses it too: fix the address or the prefix length`, `nets[${i}]`);
       return net;
     });
     return {

@@ -1,7 +1,7 @@
 import { compareSameType, defineFilter } from '../src/modules/api.js';
 
 
-interface Args { field: string; value: number | string }
+interface Args { field: string; value: number | string | null }
 
 export default defineFilter<Args>({
   name: 'filter_lowerOrEquals',
@@ -12,10 +12,15 @@ export default defineFilter<Args>({
     required: ['field', 'value'],
     properties: {
       field: { type: 'string', description: 'Entry field to read.' },
-      value: { type: ['number', 'string'], description: 'Bound; its type must match the field (PRIORITY is a number).' },
+      value: { type: ['number', 'string', 'null'], description: 'Bound; its type must match the field (PRIORITY is a number); null never passes.' },
     },
   },
-  create({ field, value }) {
+  create({ field, value }, ctx) {
+    // Pyruse compat: Python cannot order None, the filter fails on every entry
+    if (value === null) {
+      ctx.warn('value null: this filter never passes (Python cannot compare with None; Pyruse logs an error per entry)', 'value', 'W_PYRUSE_COMPAT');
+      return { reads: [field], test: () => false };
+    }
     return {
       reads: [field],
       test(entry) {

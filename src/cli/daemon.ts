@@ -22,12 +22,14 @@ const SAVE_EVERY_MS = 1000;
 const CURRENT_BOOT = readBootId();
 
 /**
- * peruse's own entries on this boot (stderr under systemd, action_log through systemd-cat) are not
- * pushed through the workflow: a chain matching them would otherwise feed itself for ever. Lines of
- * other hosts or earlier boots are processed normally (they cannot multiply).
+ * The daemon's own diagnostics (its stderr, which systemd hands to the journal under the daemon's
+ * PID) are not pushed through the workflow: a chain matching them could feed itself for ever.
+ * What action_log wrote (through systemd-cat, another PID) is processed, as Pyruse does: recidive
+ * chains count those lines; a chain matching its own output is cut by the writer (MAX_GENERATIONS).
+ * Lines of other hosts, earlier boots or earlier daemon processes are processed normally.
  */
-export function isOwnLine(entry: Entry, bootId: string | undefined = CURRENT_BOOT): boolean {
-  return entry.SYSLOG_IDENTIFIER === 'peruse' && bootId !== undefined && entry._BOOT_ID === bootId;
+export function isOwnLine(entry: Entry, bootId: string | undefined = CURRENT_BOOT, pid: number = process.pid): boolean {
+  return bootId !== undefined && entry._BOOT_ID === bootId && Number(entry._PID) === pid;
 }
 
 function readBootId(): string | undefined {

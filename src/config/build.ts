@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { ActionInstance, Clock, FilterInstance, ModuleContext } from '../modules/api.js';
 import type { Registry } from '../modules/registry.js';
 import type { State } from '../state/state.js';
@@ -43,6 +45,11 @@ export function buildProgram(config: LoadedConfig, registry: Registry, makeServi
         message: `unknown top-level key "${key}"${suggestion ? `, did you mean "${suggestion}"?` : ''} (kept for user modules)` });
     }
   }
+  const email = config.raw.email as { to?: unknown } | undefined;
+  if (typeof email?.to === 'string') {
+    issues.push({ severity: 'warning', code: 'W_PYRUSE_COMPAT', path: ['email', 'to'],
+      message: `"to" is one address, not a list: mail goes to "${email.to}" (write ["${email.to}"])` });
+  }
   const encoding = config.raw['8bit-message-encoding'];
   if (typeof encoding === 'string' && !isKnownEncoding(encoding)) {
     issues.push({ severity: 'error', code: 'E_SCHEMA', path: ['8bit-message-encoding'], message: `unknown encoding "${encoding}"` });
@@ -87,11 +94,10 @@ function buildStep(value: unknown, path: PathSegment[], label: string, registry:
     return undefined;
   }
   const step = value as Record<string, unknown>;
+  const warn = (code: ConfigIssue['code'], message: string, at: PathSegment[]) => issues.push({ severity: 'warning', code, path: at, message });
   for (const key of Object.keys(step)) {
-    if (!STEP_KEYS.includes(key)) {
-      const suggestion = closest(key, STEP_KEYS);
-      error('E_SCHEMA', `unknown property "${key}"${suggestion ? `, did you mean "${suggestion}"?` : ''}`, [...path, key]);
-    }
+    // Pyruse compat: a step's unknown keys ("comment", …) are ignored
+    if (!STEP_KEYS.includes(key)) warn('W_UNKNOWN_KEY', unknownKeyMessage(key, STEP_KEYS), [...path, key]);
   }
   const hasFilter = 'filter' in step, hasAction = 'action' in step;
   if (hasFilter === hasAction) {
@@ -100,10 +106,13 @@ function buildStep(value: unknown, path: PathSegment[], label: string, registry:
   }
   const kind: 'filter' | 'action' = hasFilter ? 'filter' : 'action';
   const name = step[kind];
-  for (const key of ['then', 'else'] as const) {
+  // Pyruse compat: "else" on an action is ignored (an action never fails over to another chain)
+  if (kind === 'action' && 'else' in step) {
+    warn('W_PYRUSE_COMPAT', 'an action has no "else" (only filters pass or fail): ignored, as Pyruse does', [...path, 'else']);
+  }
+  for (const key of kind === 'filter' ? ['then', 'else'] as const : ['then'] as const) {
     if (key in step && typeof step[key] !== 'string') error('E_SCHEMA', `"${key}" must be a chain name (string)`, [...path, key]);
   }
-  if (kind === 'action' && 'else' in step) error('E_SCHEMA', 'an action has no "else" (only filters pass or fail)', [...path, 'else']);
   const spec: StepSpec = {
     label, path, kind, instance: undefined,
     then: typeof step.then === 'string' ? step.then : undefined,
@@ -116,20 +125,22 @@ function buildStep(value: unknown, path: PathSegment[], label: string, registry:
   const module = registry.get(name);
   if (!module) {
     const suggestion = closest(name, registry.names());
-    error('E_UNKNOWN_MODULE', `no ${kind} module named "${name}"${suggestion ? `, did you mean "${suggestion}"?` : ''}`, [...path, kind]);
+    error('E_UNKNOWN_MODULE', `no ${kind} module named "${name}"${suggestion ? `, did you mean "${suggestion}"?` : pythonModuleHint(name, kind, settings)}`, [...path, kind]);
     return spec;
   }
   if (module.kind !== kind) {
     error('E_UNKNOWN_MODULE', `"${name}" is ${module.kind === 'filter' ? 'a filter' : 'an action'}: write {"${module.kind}": "${name}"}`, [...path, kind]);
     return spec;
   }
-  const args = step.args ?? {};
+  let args = step.args ?? {};
   const argsPath = [...path, 'args'];
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     error('E_BAD_ARGS', '"args" must be an object', argsPath);
     return spec;
   }
   if (module.argsSchema) {
+    args = withoutUnknownArgs(module.argsSchema, args as Record<string, unknown>, (key, known) =>
+      warn('W_UNKNOWN_KEY', unknownKeyMessage(key, known), [...argsPath, key]));
     const argIssues = validateAgainst(module.argsSchema, args, argsPath, 'E_BAD_ARGS');
     if (argIssues.length > 0) {
       issues.push(...argIssues);
@@ -148,6 +159,36 @@ function buildStep(value: unknown, path: PathSegment[], label: string, registry:
     else error('E_BAD_ARGS', `${name}: ${(e as Error).message ?? String(e)}`, argsPath);
   }
   return spec;
+}
+
+/** Where Pyruse keeps user modules: a Python one cannot run here, it must be ported. */
+function pythonModuleHint(name: string, kind: 'filter' | 'action', settings: Settings): string {
+  const candidates = [path.join(settings.configDir, 'pyruse', `${kind}s`, `${name}.py`), path.join('/etc/pyruse/pyruse', `${kind}s`, `${name}.py`)];
+  if (settings.modulesDir) candidates.unshift(path.join(settings.modulesDir, `${name}.py`));
+  const found = candidates.find((file) => existsSync(file));
+  const target = `${settings.modulesDir ?? path.join(settings.configDir, 'modules')}/${name}.mjs`;
+  return found
+    ? `: ${found} is a Pyruse (Python) module, which peruse cannot run; port it to a JavaScript user module ${target} (README, "User modules")`
+    : ` (a Pyruse Python module must be ported to a JavaScript user module, e.g. ${target}: README, "User modules")`;
+}
+
+function unknownKeyMessage(key: string, known: readonly string[]): string {
+  const suggestion = closest(key, known);
+  return `unknown key "${key}" ignored, as Pyruse does${suggestion ? ` (did you mean "${suggestion}"?)` : known.length ? ` (known: ${known.join(', ')})` : ' (this module takes no args)'}`;
+}
+
+/**
+ * Pyruse compat: a module reads the args it knows and ignores the others ("comment", args on
+ * action_noop, `save` on filter_pcreAny); they are reported and left out of what the module gets.
+ */
+function withoutUnknownArgs(schema: object, args: Record<string, unknown>, report: (key: string, known: string[]) => void): Record<string, unknown> {
+  const { additionalProperties, properties, patternProperties } = schema as { additionalProperties?: unknown; properties?: object; patternProperties?: object };
+  if (additionalProperties !== false || patternProperties !== undefined) return args;
+  const known = Object.keys(properties ?? {});
+  const unknown = Object.keys(args).filter((key) => !known.includes(key));
+  if (unknown.length === 0) return args;
+  for (const key of unknown) report(key, known);
+  return Object.fromEntries(Object.entries(args).filter(([key]) => known.includes(key)));
 }
 
 /** `FILE:LINE:COL  PATH  CODE  message`, one line per issue. */

@@ -19,8 +19,9 @@ export type ErrorCode =
 
 export type WarningCode =
   | 'W_REGEX_FALLBACK' // RE2 refused the pattern; it runs on the backtracking JS engine
-  | 'W_UNKNOWN_KEY' // an unknown top-level key (kept: a user module may read it)
+  | 'W_UNKNOWN_KEY' // an unknown key: top level (kept for user modules), step or args (ignored, as Pyruse)
   | 'W_JUMP_CHAIN_ABOVE' // a chain is declared above the chain that first jumps to it
+  | 'W_PYRUSE_COMPAT' // a setting Pyruse runs, read as Pyruse reads it (the message says how)
   | 'W_MODULE'; // a module's own config-time warning
 
 /** Thrown by a module's `create` for a semantic error in its args. */

@@ -41,7 +41,7 @@ export const topLevelSchema = {
       additionalProperties: false,
       properties: {
         from: { type: 'string', description: 'Sender address.' },
-        to: { ...stringList, description: 'Recipient addresses.' },
+        to: { anyOf: [stringList, { type: 'string' }], description: 'Recipient addresses (one address as a string is read as a list of one).' },
         subject: { type: 'string', description: 'Default subject.' },
         sendmail: { ...stringList, minItems: 1, description: 'Program (and arguments) that reads a whole message on stdin.' },
         timeoutSeconds: { type: 'number', minimum: 0.1, maximum: 3600, description: 'Deadline of one sendmail run in seconds (default 120): past it its whole process group is killed and the message retried.' },
@@ -128,7 +128,7 @@ function toIssue(error: ErrorObject, basePath: PathSegment[], code: ErrorCode): 
       message = `must be one of ${((params.allowedValues as unknown[]) ?? []).map((v) => JSON.stringify(v)).join(', ')}`;
       break;
     case 'type':
-      message = `must be ${String(params.type)}`;
+      message = `must be ${String(params.type).replace(/,/g, ' or ')}`;
       break;
     default:
       message = error.message ?? error.keyword;

@@ -38,10 +38,11 @@ export class Settings {
     this.storage = path.resolve(storage);
     this.encoding = typeof raw['8bit-message-encoding'] === 'string' ? raw['8bit-message-encoding'] : 'iso-8859-1';
     this.debug = raw.debug === true;
-    const email = (raw.email ?? {}) as Partial<EmailSettings>;
+    const email = (raw.email ?? {}) as Partial<Omit<EmailSettings, 'to'>> & { to?: string | string[] };
     this.email = {
       from: email.from ?? 'peruse@localhost',
-      to: email.to ?? ['root@localhost'],
+      // Pyruse compat: one address written as a string (Pyruse would iterate its characters)
+      to: typeof email.to === 'string' ? [email.to] : email.to ?? ['root@localhost'],
       subject: email.subject ?? 'Pyruse Notification',
       sendmail: email.sendmail,
       timeoutSeconds: email.timeoutSeconds,

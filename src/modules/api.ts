@@ -25,7 +25,7 @@ export { parseTraceTime } from '../natfw/time.js';
 export { DEFAULT_STALE_MS, trace, type TraceStatus } from '../natfw/trace.js';
 export { createBanStep } from '../net/ban-step.js';
 export { nftBackend, ipsetBackend } from '../net/ban-commands.js';
-export { JournalWriter, SYSLOG_LEVELS } from '../system/journal-writer.js';
+export { JournalWriter, MAX_GENERATIONS, SYSLOG_LEVELS } from '../system/journal-writer.js';
 export type { SyslogLevel } from '../system/journal-writer.js';
 export type { ParsedIp, ParsedNetwork } from '../net/ip.js';
 export type { State, Settings, Logger, CommandRunner, Mailer };

@@ -13,6 +13,23 @@ export const systemdCat: WriterCommand = (priority) =>
 
 const RESPAWN_PAUSE_MS = 1000;
 
+/**
+ * How many action_log hops a line may descend from: a line written because of a line peruse wrote
+ * is one generation more. Stacked recidive levels (ban → recidive ban → permanent ban) need a few;
+ * a chain that matches its own output would otherwise write for ever.
+ */
+export const MAX_GENERATIONS = 8;
+/** Written lines remembered until they are read back (bounded: a line nobody reads is forgotten). */
+const MAX_PENDING = 4096;
+/**
+ * Backstop for a loop whose lines are not recognised when read back (journald split or changed
+ * them): lines caused by peruse lines, per second. Recidive chains write far fewer (one per ban).
+ */
+const MAX_FEEDBACK_PER_SECOND = 1000;
+
+/** Why a line was not written. */
+export type WriteResult = 'written' | 'dropped' | 'loop';
+
 interface Writer {
   child: ChildProcess;
   exited: Promise<void>;
@@ -28,20 +45,74 @@ export class JournalWriter {
   private readonly lastSpawn = new Map<number, number>();
   /** Lines dropped because a writer could not be (re)started; logged by the caller. */
   dropped = 0;
+  /** Lines not written because they descend from MAX_GENERATIONS lines peruse wrote itself. */
+  loopsBroken = 0;
   lastError: string | undefined;
+  /** Generation of each written line not read back yet, by message text (oldest first). */
+  private readonly pending = new Map<string, number[]>();
+  private pendingCount = 0;
+  private feedbackSecond = 0;
+  private feedbackInSecond = 0;
 
   constructor(private readonly command: WriterCommand = systemdCat) {}
 
-  write(level: SyslogLevel, message: string): boolean {
+  /**
+   * Writes `message`; `cause` is the entry that made an action_log write it. When that entry is a
+   * line written here (read back from the journal), the new line is one generation further, and
+   * past MAX_GENERATIONS it is not written: a feedback loop is broken, not followed for ever.
+   */
+  write(level: SyslogLevel, message: string, cause?: Record<string, unknown>): WriteResult {
+    const generation = (cause === undefined ? 0 : this.generationOf(cause)) + 1;
+    if (generation > MAX_GENERATIONS || (cause?.SYSLOG_IDENTIFIER === 'peruse' && this.feedbackRateExceeded())) {
+      this.loopsBroken++;
+      return 'loop';
+    }
     const priority = SYSLOG_LEVELS.indexOf(level);
     const writer = this.writers.get(priority) ?? this.spawn(priority);
     if (writer === undefined) {
       this.dropped++;
-      return false;
+      return 'dropped';
     }
     // one entry per message: systemd-cat would split a multi-line message into several entries
-    writer.child.stdin!.write(message.replace(/\r?\n/g, '\\n') + '\n');
-    return true;
+    const line = message.replace(/\r?\n/g, '\\n');
+    writer.child.stdin!.write(line + '\n');
+    this.remember(line, generation);
+    return 'written';
+  }
+
+  /** 0 for an entry of the world; the generation of a line written here, read back (consumed once). */
+  private generationOf(entry: Record<string, unknown>): number {
+    if (entry.SYSLOG_IDENTIFIER !== 'peruse' || typeof entry.MESSAGE !== 'string') return 0;
+    // journald may drop trailing white space of a stream line
+    const key = entry.MESSAGE.trimEnd();
+    const generations = this.pending.get(key);
+    if (generations === undefined) return 0;
+    const generation = generations.shift()!;
+    this.pendingCount--;
+    if (generations.length === 0) this.pending.delete(key);
+    return generation;
+  }
+
+  private feedbackRateExceeded(): boolean {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.feedbackSecond) {
+      this.feedbackSecond = second;
+      this.feedbackInSecond = 0;
+    }
+    return ++this.feedbackInSecond > MAX_FEEDBACK_PER_SECOND;
+  }
+
+  private remember(text: string, generation: number): void {
+    const line = text.trimEnd();
+    const generations = this.pending.get(line);
+    if (generations) generations.push(generation);
+    else this.pending.set(line, [generation]);
+    if (++this.pendingCount <= MAX_PENDING) return;
+    // the oldest message's oldest line: lines filtered out of what peruse reads are never read back
+    const [oldest, list] = this.pending.entries().next().value as [string, number[]];
+    list.shift();
+    this.pendingCount--;
+    if (list.length === 0) this.pending.delete(oldest);
   }
 
   /** Ends every writer and waits until they have handed their lines to the journal. */

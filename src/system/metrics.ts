@@ -33,7 +33,7 @@ export function createMetricsRegistry(view: MetricsView): Registry {
 
   new Counter({ name: 'peruse_entries_total', help: 'Journal entries processed.', registers: [registry],
     collect() { setTotal(this, {}, view.entries(), seen); } });
-  new Counter({ name: 'peruse_own_lines_skipped_total', help: 'Entries peruse wrote itself on this boot, not processed (no feedback loop).', registers: [registry],
+  new Counter({ name: 'peruse_own_lines_skipped_total', help: 'Diagnostics the daemon wrote itself on this boot (its PID), not processed (no feedback loop).', registers: [registry],
     collect() { setTotal(this, {}, view.ownLinesSkipped(), seen); } });
   new Counter({ name: 'peruse_journalctl_restarts_total', help: 'Times journalctl was restarted.', registers: [registry],
     collect() { setTotal(this, {}, view.journalRestarts(), seen); } });

@@ -3,6 +3,7 @@ import { clip, ConfigError } from '../config/errors.js';
 import { hasSurrogate, linearJsRegExp } from './linear-js.js';
 import { requiredLiterals } from './literals.js';
 import { refuseCatastrophicBacktracking } from './redos.js';
+import { rewriteAtomic, syntheticIndexes, withoutSynthetic } from './atomic.js';
 
 export interface CompiledPattern {
   /** `exec` like RegExp: index 0 the whole match, then numbered groups; `.groups` for named ones. */
@@ -52,7 +53,11 @@ export function translatePythonPattern(pattern: string): { source: string; flags
 
 /** Compiles with RE2 (linear time); falls back to the JS engine only for what RE2 refuses. */
 export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPattern {
-  const { source, flags } = translatePythonPattern(pattern);
+  const translated = translatePythonPattern(pattern);
+  const { flags } = translated;
+  // Pyruse compat: Python 3.11's atomic groups and possessive quantifiers, as lookahead + back-reference
+  const atomic = rewriteAtomic(translated.source);
+  const source = atomic?.source ?? translated.source;
   let regex: { exec(text: string): RegExpExecArray | null };
   let probe: RegExpExecArray | null;
   let engine: CompiledPattern['engine'] = 're2';
@@ -72,6 +77,14 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
     engine = 'js';
     fallbackReason = (re2Error as Error).message;
     backtracking = refuseCatastrophicBacktracking(source, flags, argsSubPath);
+  }
+  if (atomic) {
+    const names = atomic.synthetic;
+    const indexes = syntheticIndexes(source, names);
+    const raw = regex;
+    regex = { exec: (text) => withoutSynthetic(raw.exec(text), indexes, names) };
+    probe = withoutSynthetic(probe, indexes, names);
+    fallbackReason = 'atomic group or possessive quantifier, run as a lookahead and back-reference on the JS engine (the same matches as Python)';
   }
   const groupCount = probe ? probe.length - 1 : 0;
   const groupNames = probe?.groups ? Object.keys(probe.groups) : [];

@@ -21,7 +21,7 @@ interface FormatSpec {
   type: string;
 }
 
-type Part = string | { field: string; conversion: '' | 's' | 'r' | 'a'; spec: FormatSpec | undefined };
+type Part = string | { field: string; conversion: '' | 's' | 'r' | 'a'; spec: FormatSpec | undefined; strftime?: string };
 
 const SPEC_RE = /^(?:(.)?([<>=^]))?([-+ ])?(z)?(#)?(0)?(\d+)?([,_])?(?:\.(\d+))?([bcdeEfFgGnosxX%])?$/su;
 
@@ -72,7 +72,9 @@ export function compileTemplate(source: string, argsSubPath = 'message'): Templa
     if (field === '') fail(`empty field name "{}" at character ${i + 1} (Pyruse fills templates by name only)`);
     if (conversion !== '' && conversion !== 's' && conversion !== 'r' && conversion !== 'a') fail(`unknown conversion "!${conversion}"`);
     if (literal) { parts.push(literal); literal = ''; }
-    parts.push({ field, conversion: conversion as '' | 's' | 'r' | 'a', spec: specText === undefined || specText === '' ? undefined : parseSpec(specText, source, argsSubPath) });
+    // Pyruse compat: a timestamp field is a Python datetime there, whose format spec is a strftime format
+    if (TIMESTAMP_FIELDS.has(field) && conversion === '' && specText) parts.push({ field, conversion: '', spec: undefined, strftime: specText });
+    else parts.push({ field, conversion: conversion as '' | 's' | 'r' | 'a', spec: specText === undefined || specText === '' ? undefined : parseSpec(specText, source, argsSubPath) });
     if (!fields.includes(field)) fields.push(field);
     i = end;
   }
@@ -90,7 +92,8 @@ export function compileTemplate(source: string, argsSubPath = 'message'): Templa
       for (const part of parts) {
         if (typeof part === 'string') { out += part; continue; }
         const value = entry[part.field];
-        out += renderValue(part.field, value, part.conversion, part.spec);
+        if (part.strftime !== undefined && typeof value === 'number') out += strftime(value, part.strftime);
+        else out += renderValue(part.field, value, part.conversion, part.spec);
       }
       return out;
     },
@@ -217,4 +220,48 @@ export function formatTimestamp(micros: number): string {
   const d = new Date(ms);
   const fraction = String(Math.floor(((micros % 1_000_000) + 1_000_000) % 1_000_000)).padStart(6, '0');
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${fraction}`;
+}
+
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** Python's `datetime.strftime` (C locale) of a µs timestamp in local time, as `{__REALTIME_TIMESTAMP:%H:%M}` renders it. */
+export function strftime(micros: number, format: string): string {
+  const d = new Date(Math.floor(micros / 1000));
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  const dayOfYear = Math.round((Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) - Date.UTC(d.getFullYear(), 0, 1)) / 86_400_000) + 1;
+  // C's %U/%W: days before the year's first Sunday (Monday) are week 0
+  const weekOfYear = (firstDay: number) => Math.floor((dayOfYear - 1 + 7 - ((d.getDay() - firstDay + 7) % 7)) / 7);
+  const hour12 = d.getHours() % 12 || 12;
+  return format.replace(/%([%aAbBcdfHIjmMpSUwWyYzZeTFDR])/g, (_all, directive: string) => {
+    switch (directive) {
+      case '%': return '%';
+      case 'a': return DAYS[d.getDay()]!.slice(0, 3);
+      case 'A': return DAYS[d.getDay()]!;
+      case 'b': return MONTHS[d.getMonth()]!.slice(0, 3);
+      case 'B': return MONTHS[d.getMonth()]!;
+      case 'c': return `${DAYS[d.getDay()]!.slice(0, 3)} ${MONTHS[d.getMonth()]!.slice(0, 3)} ${String(d.getDate()).padStart(2, ' ')} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${d.getFullYear()}`;
+      case 'd': return pad(d.getDate());
+      case 'e': return String(d.getDate()).padStart(2, ' ');
+      case 'f': return pad(((micros % 1_000_000) + 1_000_000) % 1_000_000, 6);
+      case 'H': return pad(d.getHours());
+      case 'I': return pad(hour12);
+      case 'j': return pad(dayOfYear, 3);
+      case 'm': return pad(d.getMonth() + 1);
+      case 'M': return pad(d.getMinutes());
+      case 'p': return d.getHours() < 12 ? 'AM' : 'PM';
+      case 'S': return pad(d.getSeconds());
+      case 'U': return pad(weekOfYear(0));
+      case 'W': return pad(weekOfYear(1));
+      case 'w': return String(d.getDay());
+      case 'y': return pad(d.getFullYear() % 100);
+      case 'Y': return String(d.getFullYear());
+      case 'F': return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+      case 'T': return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+      case 'D': return `${pad(d.getMonth() + 1)}/${pad(d.getDate())}/${pad(d.getFullYear() % 100)}`;
+      case 'R': return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+      // a naive datetime (python-systemd's) has no zone: %z and %Z are empty
+      default: return '';
+    }
+  });
 }

@@ -23,7 +23,7 @@ export interface Program {
 }
 
 /** Fields the engine itself reads from every entry. */
-export const ENGINE_FIELDS: readonly string[] = ['__CURSOR', '__REALTIME_TIMESTAMP', 'SYSLOG_IDENTIFIER', '_BOOT_ID'];
+export const ENGINE_FIELDS: readonly string[] = ['__CURSOR', '__REALTIME_TIMESTAMP', 'SYSLOG_IDENTIFIER', '_BOOT_ID', '_PID'];
 
 /**
  * Every entry field some step of the program reads, or undefined when a step does not say which

@@ -210,6 +210,14 @@ describe('action_ipsetBan commands', () => {
     expect(t.runner.calls).toEqual([['ipset', '-exist', '-quiet', 'add', 'ssh_ban4', '192.0.2.1']]);
   });
 
+  it('banSeconds 0 is a permanent ban, as in Pyruse: no timeout in ipset, until 0 in the store', async () => {
+    const t = testContext();
+    await act(ipsetStep(t, { banSeconds: 0 }), { thatIP: '192.0.2.9', __REALTIME_TIMESTAMP: t.clock.now });
+    expect(t.runner.calls).toEqual([['ipset', '-exist', '-quiet', 'add', 'ssh_ban4', '192.0.2.9']]);
+    const stored = JSON.parse(readFileSync(path.join(t.storage, 'bans-ipset.json'), 'utf8'));
+    expect(stored.bans).toEqual([expect.objectContaining({ ip: '192.0.2.9', until: 0 })]);
+  });
+
   it('keeps its own store, apart from the nft one', async () => {
     const t = testContext();
     await act(ipsetStep(t), { thatIP: '192.0.2.1', __REALTIME_TIMESTAMP: t.clock.now });

@@ -140,3 +140,36 @@ describe('generated patterns', () => {
     expect(compared).toBeGreaterThan(10_000);
   });
 });
+
+describe('atomic groups and possessive quantifiers (Python 3.11 re)', () => {
+  it('match exactly what Python matches (expected values from Python 3.11), the added groups hidden', () => {
+    // [pattern, text, Python's groups() with group(0) first, or null; groupdict()]
+    const cases: [string, string, (string | null)[] | null, Record<string, string> | undefined][] = [
+      ['(?>a+)b', 'aaab', ['aaab'], undefined],
+      ['(?>a+)a', 'aaa', null, undefined],
+      ['a++a', 'aaa', null, undefined],
+      ['a++b', 'aab', ['aab'], undefined],
+      ['(?P<x>a)(?>b|bc)c\\1', 'abca', ['abca', 'a'], { x: 'a' }],
+      ['(?P<x>a)(?>bc|b)c\\1', 'abcca', ['abcca', 'a'], { x: 'a' }],
+      ['x(?P<n>\\d)*+\\d', 'x12', null, undefined],
+      ['(\\w+)\\s(?>\\d+)\\s\\1', 'foo 12 foo', ['foo 12 foo', 'foo'], undefined],
+      ['[+]++', '++', ['++'], undefined],
+      ['a{2}+b', 'aab', ['aab'], undefined],
+      ['(a|ab)++c', 'abc', null, undefined],
+    ];
+    for (const [pattern, text, groups, named] of cases) {
+      const compiled = compilePattern(pattern);
+      const match = compiled.exec(text);
+      expect(match === null ? null : [...match], pattern).toEqual(groups);
+      if (match) expect(match.groups, pattern).toEqual(named);
+      expect(compiled.groupCount, pattern).toBe(groups === null ? compiled.groupCount : groups.length - 1);
+      expect(compiled.fallbackReason, pattern).toMatch(/atomic group or possessive quantifier/);
+    }
+    expect(compilePattern('x(?P<n>\\d)*+\\d').groupNames).toEqual(['n']);
+  });
+
+  it('patterns without them are left as they were (RE2 still runs them)', () => {
+    expect(compilePattern('a+b*c?(?:d){2}').engine).not.toBe('js');
+    expect(compilePattern('[+]+').engine).not.toBe('js');
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileTemplate, formatTimestamp } from '../../src/text/template.js';
+import { compileTemplate, formatTimestamp, strftime } from '../../src/text/template.js';
 
 const render = (t: string, entry: Record<string, unknown>) => compileTemplate(t).render(entry);
 
@@ -30,5 +30,31 @@ describe('Python str.format templates', () => {
     for (const bad of ['a } b', 'a {b', 'a {} b', '{x:~~~}']) {
       expect(() => compileTemplate(bad, 'message')).toThrow(expect.objectContaining({ code: 'E_BAD_TEMPLATE', argsSubPath: 'message' }));
     }
+  });
+});
+
+describe('a datetime format spec on a timestamp field (Pyruse: a Python datetime)', () => {
+  it('renders as Python\'s strftime does (expected strings from Python 3 with TZ=UTC)', () => {
+    const previous = process.env.TZ;
+    process.env.TZ = 'UTC';
+    try {
+      const format = '%Y-%m-%d %H:%M:%S.%f|%a %A %b %B|%c|%d %e %I %j %p %U %W %w %y|%z%Z|%%|%F %T %D %R';
+      expect(strftime(1767225600_123456, format)).toBe('2026-01-01 00:00:00.123456|Thu Thursday Jan January|Thu Jan  1 00:00:00 2026|01  1 12 001 AM 00 00 4 26||%|2026-01-01 00:00:00 01/01/26 00:00');
+      expect(strftime(1780000000_500000, format)).toBe('2026-05-28 20:26:40.500000|Thu Thursday May May|Thu May 28 20:26:40 2026|28 28 08 148 PM 21 21 4 26||%|2026-05-28 20:26:40 05/28/26 20:26');
+      expect(strftime(1798675199_000000, format)).toBe('2026-12-30 23:59:59.000000|Wed Wednesday Dec December|Wed Dec 30 23:59:59 2026|30 30 11 364 PM 52 52 3 26||%|2026-12-30 23:59:59 12/30/26 23:59');
+      expect(strftime(1704067200_000000, format)).toBe('2024-01-01 00:00:00.000000|Mon Monday Jan January|Mon Jan  1 00:00:00 2024|01  1 12 001 AM 00 01 1 24||%|2024-01-01 00:00:00 01/01/24 00:00');
+      const template = compileTemplate('{__REALTIME_TIMESTAMP:%Y-%m-%d %H:%M} {MESSAGE}', 'message');
+      expect(template.render({ __REALTIME_TIMESTAMP: 1780000000_500000, MESSAGE: 'x' })).toBe('2026-05-28 20:26 x');
+      // any spec on a datetime is a strftime format: no "%" means the text itself
+      expect(compileTemplate('{__REALTIME_TIMESTAMP:>30}', 'message').render({ __REALTIME_TIMESTAMP: 1 })).toBe('>30');
+      // a missing timestamp renders as None, as without a spec
+      expect(template.render({ MESSAGE: 'x' })).toBe('None x');
+    } finally {
+      if (previous === undefined) delete process.env.TZ; else process.env.TZ = previous;
+    }
+  });
+
+  it('a datetime format spec on a field that is not a timestamp stays a template error', () => {
+    expect(() => compileTemplate('{MESSAGE:%Y}', 'message')).toThrow(expect.objectContaining({ code: 'E_BAD_TEMPLATE' }));
   });
 });
