@@ -1,4 +1,4 @@
-import { defineFilter } from '../src/modules/api.js';
+import { defineFilter, pythonEqualityKey } from '../src/modules/api.js';
 
 interface Args { field: string; value: unknown }
 
@@ -15,7 +15,8 @@ export default defineFilter<Args>({
     },
   },
   create({ field, value }) {
-    // Pyruse compat: a missing field is not equal to anything
-    return { reads: [field], test: (entry) => entry[field] === value };
+    // Pyruse compat: Python's `entry.get(field) == value`: a missing field equals null only, True equals 1
+    const expected = pythonEqualityKey(value);
+    return { reads: [field], test: (entry) => pythonEqualityKey(entry[field]) === expected };
   },
 });

@@ -1,4 +1,4 @@
-import { defineFilter } from '../src/modules/api.js';
+import { defineFilter, pythonEqualityKey } from '../src/modules/api.js';
 
 interface Args { field: string; values: unknown[] }
 
@@ -15,7 +15,8 @@ export default defineFilter<Args>({
     },
   },
   create({ field, values }) {
-    const accepted = new Set(values);
-    return { reads: [field], test: (entry) => entry[field] !== undefined && accepted.has(entry[field]) };
+    // Pyruse compat: Python's `entry.get(field) in values`: null in the list accepts a missing field
+    const accepted = new Set(values.map(pythonEqualityKey));
+    return { reads: [field], test: (entry) => accepted.has(pythonEqualityKey(entry[field])) };
   },
 });

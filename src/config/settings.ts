@@ -40,7 +40,8 @@ export class Settings {
     this.email = {
       from: email.from ?? 'peruse@localhost',
       to: email.to ?? ['root@localhost'],
-      subject: email.subject ?? 'Pyruse Notification',
+      // Pyruse compat: the subject of the daily report; action_email has its own default
+      subject: email.subject ?? 'Pyruse Report',
       sendmail: email.sendmail,
       smtp: email.smtp,
     };
