@@ -2,11 +2,15 @@ import RE2 from 're2';
 import { ConfigError } from '../config/errors.js';
 import { hasSurrogate, linearJsRegExp } from './linear-js.js';
 import { requiredLiterals } from './literals.js';
+import { parsePythonPattern } from './python-regex.js';
 
 export interface CompiledPattern {
   /** `exec` like RegExp: index 0 the whole match, then numbered groups; `.groups` for named ones. */
   exec(text: string): RegExpExecArray | null;
-  /** `re2`, `irregexp` (same meaning as RE2, linear fallback on) or `js` (backtracking, RE2 refused it). */
+  /**
+   * The engine of ASCII text (the common case): `re2`, `irregexp` (same meaning as RE2, linear
+   * fallback on) or `js` (backtracking, with the `u` flag: RE2 cannot say the pattern).
+   */
   readonly engine: 're2' | 'irregexp' | 'js';
   readonly groupCount: number;
   readonly groupNames: readonly string[];
@@ -14,76 +18,122 @@ export interface CompiledPattern {
   readonly fallbackReason?: string;
 }
 
+type Exec = (text: string) => RegExpExecArray | null;
+
 /**
- * Translates Python `re` syntax to JavaScript syntax: `(?P<n>` → `(?<n>`, `(?P=n)` → `\k<n>`,
- * `\A` → `^`, `\Z` → `$`, a leading `(?i)`/`(?s)`/`(?m)` → flags.
+ * Translates Python `re` syntax to RE2 syntax with Python's meaning on any text, where RE2 can say
+ * it (else its meaning on ASCII text): see {@link parsePythonPattern} for the three forms.
  */
 export function translatePythonPattern(pattern: string): { source: string; flags: string } {
-  let flags = '';
-  let rest = pattern;
-  const inline = /^\(\?([aiLmsux]+)\)/.exec(rest);
-  if (inline) {
-    for (const f of inline[1]!) if ('ims'.includes(f) && !flags.includes(f)) flags += f;
-    rest = rest.slice(inline[0].length);
-  }
-  let out = '';
-  for (let i = 0; i < rest.length; i++) {
-    const c = rest[i]!;
-    if (c === '\\') {
-      const next = rest[i + 1] ?? '';
-      if (next === 'A') out += '^';
-      else if (next === 'Z') out += '$';
-      else out += c + next;
-      i++;
-    } else if (rest.startsWith('(?P<', i)) {
-      out += '(?<';
-      i += 3;
-    } else if (rest.startsWith('(?P=', i)) {
-      const end = rest.indexOf(')', i);
-      out += `\\k<${rest.slice(i + 4, end)}>`;
-      i = end;
-    } else out += c;
-  }
-  return { source: out, flags };
+  const parsed = parsePythonPattern(pattern);
+  return { source: parsed.unicodeSource ?? parsed.asciiSource, flags: parsed.flags };
 }
 
-/** Compiles with RE2 (linear time); falls back to the JS engine only for what RE2 refuses. */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Compiles a Python pattern. ASCII text runs on RE2, or on irregexp where that provably means the
+ * same (linear-js.ts), after a literal prefilter. Where Python's Unicode `\w \d \s \b` make other
+ * text differ, that text runs on a Unicode form (RE2 with `\p{…}`, or the JS engine for `\b`); text
+ * ending in "\n" runs on the JS form when the pattern has a `$` (Python's `$` matches before it).
+ * What RE2 refuses (backreferences, lookarounds) runs on the JS form for all text.
+ */
 export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPattern {
-  const { source, flags } = translatePythonPattern(pattern);
-  let regex: { exec(text: string): RegExpExecArray | null };
-  let probe: RegExpExecArray | null;
-  let engine: CompiledPattern['engine'] = 're2';
-  let fallbackReason: string | undefined;
-  try {
-    regex = new RE2(source, flags);
-    probe = new RE2(`${source}|`, flags).exec('');
-  } catch (re2Error) {
-    try {
-      regex = new RegExp(source, flags);
-      probe = new RegExp(`${source}|`, flags).exec('');
-    } catch (jsError) {
-      throw new ConfigError('E_BAD_REGEX', `invalid regular expression: ${(jsError as Error).message.replace(/^Invalid regular expression: /, '')}`, argsSubPath);
+  const parsed = parsePythonPattern(pattern, argsSubPath);
+  const { asciiSource, flags } = parsed;
+  let js: RegExp | undefined;
+  let jsError: Error | undefined;
+  const jsExact = (): RegExp | undefined => {
+    if (js === undefined && jsError === undefined && parsed.jsSource !== undefined) {
+      try { js = new RegExp(parsed.jsSource, parsed.jsFlags); } catch (e) { jsError = e as Error; }
     }
-    engine = 'js';
-    fallbackReason = (re2Error as Error).message;
+    return js;
+  };
+
+  let ascii: { exec: Exec } | undefined;
+  let re2Error: Error | undefined;
+  let probe: RegExpExecArray | null = null;
+  if (parsed.re2Refuses === undefined) {
+    try {
+      ascii = new RE2(asciiSource, flags);
+      probe = new RE2(`${asciiSource}|`, flags).exec('');
+    } catch (e) {
+      re2Error = e as Error;
+    }
   }
+  if (ascii === undefined) {
+    // RE2 cannot run it: the JS form, Python's meaning on all text, backtracking
+    const exact = jsExact();
+    if (!exact) {
+      const why = jsError?.message.replace(/^Invalid regular expression: /, '') ?? 'scoped flags (?i:…) with a construct RE2 refuses';
+      throw new ConfigError('E_BAD_REGEX', `invalid regular expression: ${why}`, argsSubPath);
+    }
+    const exactProbe = new RegExp(`${parsed.jsSource}|`, parsed.jsFlags).exec('');
+    return {
+      exec: (text) => exact.exec(text), engine: 'js',
+      groupCount: exactProbe ? exactProbe.length - 1 : 0, groupNames: exactProbe?.groups ? Object.keys(exactProbe.groups) : [],
+      fallbackReason: parsed.re2Refuses ?? re2Error?.message,
+    };
+  }
+
+  let engine: CompiledPattern['engine'] = 're2';
   const groupCount = probe ? probe.length - 1 : 0;
   const groupNames = probe?.groups ? Object.keys(probe.groups) : [];
-  const literals = engine === 're2' ? requiredLiterals(source, flags) : undefined;
-  const fast = engine === 're2' ? linearJsRegExp(source, flags) : undefined;
-  if (fast) {
-    const re2 = regex;
-    engine = 'irregexp';
-    regex = { exec: (text) => (hasSurrogate(text) ? re2.exec(text) : fast.exec(text)) };
+
+  // text that is not all ASCII: the Unicode form where the meaning differs
+  let other: Exec = ascii.exec.bind(ascii);
+  if (parsed.unicodeSensitive) {
+    let unicode: { exec: Exec } | undefined;
+    if (parsed.unicodeSource !== undefined) {
+      try { unicode = new RE2(parsed.unicodeSource, flags); } catch { unicode = undefined; }
+    }
+    unicode ??= jsExact();
+    if (unicode === undefined) throw new ConfigError('E_BAD_REGEX', 'this pattern cannot run with Python\'s Unicode meaning of \\w \\d \\s \\b here; add (?a) to match ASCII only', argsSubPath);
+    other = unicode.exec.bind(unicode);
   }
-  let exec = (text: string) => regex.exec(text);
+
+  const fast = linearJsRegExp(asciiSource, flags);
+  let run: Exec;
+  if (fast) {
+    engine = 'irregexp';
+    const re2 = ascii;
+    // without the Unicode question, only astral characters (counted as one by RE2) leave irregexp
+    run = parsed.unicodeSensitive
+      ? (text) => (NON_ASCII.test(text) ? other(text) : fast.exec(text))
+      : (text) => (hasSurrogate(text) ? re2.exec(text) : fast.exec(text));
+  } else {
+    const re2 = ascii;
+    run = parsed.unicodeSensitive ? (text) => (NON_ASCII.test(text) ? other(text) : re2.exec(text)) : (text) => re2.exec(text);
+  }
+
+  if (parsed.dollarBeforeNewline) {
+    // Python's $ also matches before a final "\n". Text whose only newline is that last one runs
+    // on RE2 in MULTILINE mode, where $ means just that (linear time, as every line an attacker
+    // can end with "\n"); text with more lines runs on the JS form.
+    const eol = parsePythonPattern(pattern, argsSubPath, true);
+    let lastLine: { exec: Exec } | undefined;
+    if (eol.unicodeSource !== undefined) {
+      try { lastLine = new RE2(eol.unicodeSource, eol.flags); } catch { lastLine = undefined; }
+    }
+    const exact = jsExact();
+    if (exact === undefined && lastLine === undefined) throw new ConfigError('E_BAD_REGEX', 'this pattern\'s $ cannot run with Python\'s meaning (it also matches before a final newline) together with scoped flags; write \\Z for the very end', argsSubPath);
+    const plain = run;
+    run = (text) => {
+      const last = text.length - 1;
+      if (text.charCodeAt(last) !== 10) return plain(text);
+      return lastLine !== undefined && (exact === undefined || text.indexOf('\n') === last) ? lastLine.exec(text) : exact!.exec(text);
+    };
+  }
+
+  const literals = requiredLiterals(asciiSource, flags);
+  let exec = run;
   if (literals) {
     const { prefix, contains } = literals;
     exec = (text) => {
       if (prefix !== '' && !text.startsWith(prefix)) return null;
       for (let i = 0; i < contains.length; i++) if (!text.includes(contains[i]!)) return null;
-      return regex.exec(text);
+      return run(text);
     };
   }
-  return { exec, engine, groupCount, groupNames, fallbackReason };
+  return { exec, engine, groupCount, groupNames };
 }

@@ -1,0 +1,424 @@
+import { ConfigError } from '../config/errors.js';
+
+/**
+ * Python 3 `re` on `str`, rewritten for the engines peruse has. Python's `\w \d \s \b` are
+ * Unicode-aware, RE2's and irregexp's (without `u`) are ASCII; both agree on text that is all
+ * ASCII, so each pattern gets:
+ * - `asciiSource` (RE2 syntax): Python's meaning on ASCII-only text (the fast path: irregexp or
+ *   RE2, literal prefilter), or on any text under `(?a)`;
+ * - `unicodeSource` (RE2 syntax, `\p{…}` classes): Python's meaning on any text, when RE2 can say
+ *   it (it cannot say a Unicode `\b`, nor `\W` beside other class members);
+ * - `jsSource` (JS syntax, `u` flag): Python's meaning on any text, with lookarounds for `^ $ \A
+ *   \Z \b`: the engine for what RE2 refuses (backreferences, lookarounds) and for text ending in
+ *   "\n" when the pattern has a `$` (Python's `$` also matches before a final newline).
+ */
+export interface PythonPattern {
+  asciiSource: string;
+  unicodeSource: string | undefined;
+  jsSource: string | undefined;
+  /** RE2 flags (i, m, s); the JS source takes `jsFlags`. */
+  flags: string;
+  jsFlags: string;
+  /** `\d \w \s \b` (or their negations) appear, and `(?a)` is not set: ASCII and other text differ. */
+  unicodeSensitive: boolean;
+  /** A `$` without MULTILINE: text ending in "\n" needs the JS source. */
+  dollarBeforeNewline: boolean;
+  /** Constructs RE2 has no spelling for: the pattern runs on the JS source only. */
+  re2Refuses: string | undefined;
+}
+
+/** Python's `\s` on str (str.isspace()), from Python 3.11's tables. */
+const UNICODE_SPACES: readonly number[] = [
+  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002,
+  0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+];
+/** Python's `\s` under `(?a)`. */
+const ASCII_SPACES: readonly number[] = [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20];
+
+const WORD_U = '\\p{L}\\p{N}_';
+const WORD_A = 'A-Za-z0-9_';
+
+type Target = 'ascii' | 'unicode' | 'js';
+
+function hex(code: number): string {
+  return code.toString(16).toUpperCase();
+}
+
+/** A code point as a class member or a literal, in the target's syntax. */
+function literal(code: number, target: Target, inClass: boolean): string {
+  const char = String.fromCodePoint(code);
+  if (code < 0x20 || code === 0x7f) return `\\x${hex(code).padStart(2, '0')}`;
+  if (inClass ? '\\]^-['.includes(char) : '\\^$.|?*+()[]{}'.includes(char)) return `\\${char}`;
+  if (code >= 0xd800 && code <= 0xdfff) return target === 'js' ? `\\u{${hex(code)}}` : `\\x{${hex(code)}}`;
+  return char;
+}
+
+/** Ranges between the given sorted code points: the complement of a small set, as class members. */
+function complementRanges(codes: readonly number[], max: number, target: Target): string {
+  let out = '';
+  let from = 0;
+  for (const code of codes) {
+    if (code > from) out += range(from, code - 1, target);
+    from = code + 1;
+  }
+  if (from <= max) out += range(from, max, target);
+  return out;
+}
+
+function range(from: number, to: number, target: Target): string {
+  const end = (code: number) => (code > 0x7e ? (target === 'js' ? `\\u{${hex(code)}}` : `\\x{${hex(code)}}`) : literal(code, target, true));
+  return from === to ? end(from) : `${end(from)}-${end(to)}`;
+}
+
+function members(codes: readonly number[], target: Target): string {
+  return codes.map((c) => literal(c, target, true)).join('');
+}
+
+interface Flags { i: boolean; m: boolean; s: boolean; x: boolean; a: boolean }
+
+/**
+ * A class escape (`d D w W s S`) as members of a class, for one target; undefined when that target
+ * cannot put it beside other members (RE2 and the Unicode `\W`).
+ */
+function classEscapeMembers(escape: string, target: Target, flags: Flags): string | undefined {
+  const ascii = target === 'ascii' || flags.a;
+  switch (escape) {
+    case 'd': return ascii ? '0-9' : '\\p{Nd}';
+    case 'D': return ascii ? (target === 'js' ? '\\0-\\/:-\\u{10FFFF}' : '\\D') : '\\P{Nd}';
+    case 'w': return ascii ? WORD_A : WORD_U;
+    case 'W':
+      if (ascii) return target === 'js' ? '\\0-\\/:-@\\[-\\^`\\{-\\u{10FFFF}' : '\\W';
+      return undefined;
+    case 's': return members(flags.a ? ASCII_SPACES : target === 'ascii' ? UNICODE_SPACES.filter((c) => c < 0x80) : UNICODE_SPACES, target);
+    default: {
+      // S: every code point but the spaces (on ASCII-only text, ASCII is enough and stays on irregexp)
+      const spaces = flags.a ? ASCII_SPACES : UNICODE_SPACES;
+      return target === 'ascii' && !flags.a ? complementRanges(spaces.filter((c) => c < 0x80), 0x7f, target) : complementRanges(spaces, 0x10ffff, target);
+    }
+  }
+}
+
+const ESCAPE_CODES: Record<string, number> = { a: 7, f: 12, n: 10, r: 13, t: 9, v: 11 };
+
+class Parser {
+  private i = 0;
+  private readonly outs: Record<Target, string | undefined> = { ascii: '', unicode: '', js: '' };
+  flags: Flags = { i: false, m: false, s: false, x: false, a: false };
+  unicodeSensitive = false;
+  dollar = false;
+  re2Refuses: string | undefined;
+  private groups = 0;
+
+  /**
+   * `onlyFinalNewline`: the RE2 forms are for text whose one newline is its last character, run
+   * with RE2's MULTILINE: its `$` then matches where Python's does (at the end and before that
+   * newline), `^` and `\A` become `\A`, `\Z` becomes `\z`.
+   */
+  constructor(private readonly p: string, private readonly subPath: string, private readonly onlyFinalNewline = false) {}
+
+  private fail(why: string): never {
+    throw new ConfigError('E_BAD_REGEX', `invalid regular expression: ${why} at position ${this.i} (Python's re refuses it too)`, this.subPath);
+  }
+
+  private unsupported(why: string): never {
+    throw new ConfigError('E_BAD_REGEX', `${why} at position ${this.i}: no engine here runs it with Python's meaning; rewrite this part of the pattern`, this.subPath);
+  }
+
+  /** Appends to each form; a form given as undefined cannot say this part (and is dropped). */
+  private emit(ascii: string, ...others: [] | [unicode: string | undefined] | [unicode: string | undefined, js: string | undefined]): void {
+    const unicode = others.length === 0 ? ascii : others[0];
+    const js = others.length < 2 ? unicode : others[1];
+    if (this.outs.ascii !== undefined) this.outs.ascii += ascii;
+    this.outs.unicode = this.outs.unicode === undefined || unicode === undefined ? undefined : this.outs.unicode + unicode;
+    this.outs.js = this.outs.js === undefined || js === undefined ? undefined : this.outs.js + js;
+  }
+
+  private refuseRe2(why: string): void {
+    this.re2Refuses ??= why;
+  }
+
+  parse(): PythonPattern {
+    this.leadingFlags();
+    const p = this.p;
+    while (this.i < p.length) {
+      const c = p[this.i]!;
+      if (this.flags.x && ' \t\n\r\v\f'.includes(c)) { this.i++; continue; }
+      if (this.flags.x && c === '#') {
+        while (this.i < p.length && p[this.i] !== '\n') this.i++;
+        continue;
+      }
+      if (c === '\\') { this.escape(); continue; }
+      if (c === '[') { this.charClass(); continue; }
+      if (c === '(') { this.group(); continue; }
+      if (c === '{') { this.brace(); continue; }
+      this.i++;
+      if (c === '.') this.emit('.', '.', this.flags.s ? '[\\s\\S]' : '[^\\n]');
+      else if (c === '^') {
+        const re2 = this.onlyFinalNewline ? '\\A' : '^';
+        this.emit(re2, re2, this.flags.m ? '(?<![^\\n])' : '(?<![\\s\\S])');
+      }
+      else if (c === '$') {
+        if (!this.flags.m) this.dollar = true;
+        this.emit('$', '$', this.flags.m ? '(?=\\n|(?![\\s\\S]))' : '(?=\\n?(?![\\s\\S]))');
+      } else if ('|)*+?'.includes(c)) this.emit(c);
+      else {
+        const code = p.codePointAt(this.i - 1)!;
+        if (code > 0xffff) this.i++;
+        this.literalCode(code);
+      }
+    }
+    const re2Flags = (this.flags.i ? 'i' : '') + (this.flags.m || this.onlyFinalNewline ? 'm' : '') + (this.flags.s ? 's' : '');
+    return {
+      asciiSource: this.outs.ascii!,
+      unicodeSource: this.unicodeSensitive ? this.outs.unicode : this.outs.ascii,
+      jsSource: this.outs.js,
+      flags: re2Flags,
+      jsFlags: this.flags.i ? 'iu' : 'u',
+      unicodeSensitive: this.unicodeSensitive,
+      dollarBeforeNewline: this.dollar,
+      re2Refuses: this.re2Refuses,
+    };
+  }
+
+  private literalCode(code: number): void {
+    this.emit(literal(code, 'ascii', false), literal(code, 'unicode', false), literal(code, 'js', false));
+  }
+
+  /** `(?aimsux)` groups at the very start set the flags of the whole pattern (Python 3.11 wants them there). */
+  private leadingFlags(): void {
+    for (;;) {
+      const m = /^\(\?([aiLmsux]+)\)/.exec(this.p.slice(this.i));
+      if (!m) return;
+      for (const f of m[1]!) {
+        if (f === 'L') this.fail('the LOCALE flag (?L) cannot be used with a str pattern');
+        if (f in this.flags) this.flags[f as keyof Flags] = true;
+      }
+      if (this.flags.a && m[1]!.includes('u')) this.fail('ASCII and UNICODE flags are incompatible');
+      this.i += m[0].length;
+    }
+  }
+
+  private escape(): void {
+    const p = this.p;
+    const next = p[this.i + 1];
+    if (next === undefined) this.fail('bad escape (end of pattern)');
+    const start = this.i;
+    this.i += 2;
+    if ('dDwWsS'.includes(next)) {
+      this.classEscape(next);
+      return;
+    }
+    switch (next) {
+      case 'A': {
+        const re2 = this.flags.m || this.onlyFinalNewline ? '\\A' : '^';
+        this.emit(re2, re2, '(?<![\\s\\S])');
+        return;
+      }
+      case 'Z': {
+        const re2 = this.flags.m || this.onlyFinalNewline ? '\\z' : '$';
+        this.emit(re2, re2, '(?![\\s\\S])');
+        return;
+      }
+      case 'b': case 'B': {
+        if (this.flags.a) { this.emit(`\\${next}`, `\\${next}`, `\\${next}`); return; }
+        this.unicodeSensitive = true;
+        const w = `[${WORD_U}]`;
+        const boundary = `(?:(?<=${w})(?!${w})|(?<!${w})(?=${w}))`;
+        const inside = `(?:(?<=${w})(?=${w})|(?<!${w})(?!${w}))`;
+        // RE2's \b is ASCII only and it has no lookaround: non-ASCII text goes to the JS source
+        this.emit(`\\${next}`, undefined, next === 'b' ? boundary : inside);
+        return;
+      }
+      case 'x': case 'u': case 'U': {
+        const digits = next === 'x' ? 2 : next === 'u' ? 4 : 8;
+        const hexText = p.slice(this.i, this.i + digits);
+        if (!new RegExp(`^[0-9a-fA-F]{${digits}}$`).test(hexText)) { this.i = start; this.fail(`incomplete escape \\${next}${hexText}`); }
+        const code = parseInt(hexText, 16);
+        if (code > 0x10ffff) { this.i = start; this.fail(`bad escape \\${next}${hexText}`); }
+        this.i += digits;
+        this.literalCode(code);
+        return;
+      }
+      case 'N': this.i = start; this.unsupported('\\N{…} named characters are not supported; write the character itself');
+    }
+    if (next in ESCAPE_CODES) { this.literalCode(ESCAPE_CODES[next]!); return; }
+    if (next >= '0' && next <= '9') {
+      // Python: \0 and three octal digits are a character; otherwise one or two digits are a group
+      const octal = /^[0-7]{1,3}/.exec(p.slice(this.i - 1))?.[0] ?? '';
+      if (next === '0' || (octal.length === 3)) {
+        const text = next === '0' ? /^0[0-7]{0,2}/.exec(p.slice(this.i - 1))![0] : octal;
+        const code = parseInt(text, 8);
+        if (code > 0o377) this.fail(`octal escape value \\${text} outside of range 0-0o377`);
+        this.i += text.length - 1;
+        this.literalCode(code);
+        return;
+      }
+      const ref = /^[0-9]{1,2}/.exec(p.slice(this.i - 1))![0];
+      this.i += ref.length - 1;
+      if (Number(ref) > this.groups) this.fail(`invalid group reference ${ref}`);
+      this.refuseRe2('a backreference');
+      this.emit(`\\${ref}`);
+      return;
+    }
+    if (/[A-Za-z]/.test(next)) { this.i = start; this.fail(`bad escape \\${next}`); }
+    const code = p.codePointAt(this.i - 1)!;
+    if (code > 0xffff) this.i++;
+    this.literalCode(code);
+  }
+
+  private classEscape(escape: string): void {
+    if (!this.flags.a) this.unicodeSensitive = true;
+    const single = (target: Target): string => {
+      if (escape === 'W' && target !== 'ascii' && !this.flags.a) return `[^${WORD_U}]`;
+      if (escape === 'S' && target === 'ascii' && !this.flags.a) return `[^${members(UNICODE_SPACES.filter((c) => c < 0x80), 'ascii')}]`;
+      if (escape === 'd' && target === 'ascii') return '\\d';
+      if (escape === 'w' && target === 'ascii') return '\\w';
+      if (escape === 'D' && target === 'ascii') return '\\D';
+      if (escape === 'W' && target === 'ascii') return '\\W';
+      return `[${classEscapeMembers(escape, target, this.flags)!}]`;
+    };
+    this.emit(single('ascii'), single('unicode'), single('js'));
+  }
+
+  /** `{m,n}` as Python reads it: `{,n}` is `{0,n}`; a brace that starts no repeat is a literal brace. */
+  private brace(): void {
+    const m = /^\{([0-9]*)(?:(,)([0-9]*))?\}/.exec(this.p.slice(this.i));
+    if (!m || this.p[this.i + 1] === '}') {
+      this.i++;
+      this.literalCode(0x7b);
+      return;
+    }
+    const lo = m[1] === '' ? 0 : Number(m[1]);
+    const hi = m[2] === undefined ? String(lo) : m[3] ?? '';
+    if (hi !== '' && Number(hi) < lo) this.fail('min repeat greater than max repeat');
+    this.i += m[0].length;
+    this.emit(m[2] === undefined ? `{${lo}}` : `{${lo},${hi}}`);
+  }
+
+  private group(): void {
+    const p = this.p;
+    const rest = p.slice(this.i, this.i + 300);
+    if (!rest.startsWith('(?')) {
+      this.i++;
+      this.groups++;
+      this.emit('(');
+      return;
+    }
+    let m: RegExpExecArray | null;
+    if ((m = /^\(\?P<([A-Za-z_][A-Za-z0-9_]*)>/.exec(rest)) || (m = /^\(\?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(rest))) {
+      this.i += m[0].length;
+      this.groups++;
+      this.emit(`(?<${m[1]}>`);
+      return;
+    }
+    if ((m = /^\(\?P=([A-Za-z_][A-Za-z0-9_]*)\)/.exec(rest))) {
+      this.i += m[0].length;
+      this.refuseRe2('a backreference');
+      this.emit(`\\k<${m[1]}>`);
+      return;
+    }
+    if (rest.startsWith('(?:')) { this.i += 3; this.emit('(?:'); return; }
+    if (rest.startsWith('(?#')) {
+      const end = p.indexOf(')', this.i);
+      if (end < 0) this.fail('missing ), unterminated comment');
+      this.i = end + 1;
+      return;
+    }
+    if ((m = /^\(\?(<=|<!|=|!)/.exec(rest))) {
+      this.i += m[0].length;
+      this.refuseRe2('a lookaround');
+      this.emit(`(?${m[1]}`);
+      return;
+    }
+    if ((m = /^\(\?([aiLmsux]*)(?:-([imsx]+))?:/.exec(rest)) && (m[1] !== '' || m[2] !== undefined)) {
+      const on = m[1]!, off = m[2] ?? '';
+      if (/[aLux]/.test(on) || off.includes('x')) this.unsupported(`the scoped flags (?${on}${off ? '-' + off : ''}:…)`);
+      this.i += m[0].length;
+      // RE2 takes scoped i/m/s as they are; Node's JS has no scoped flags, so no JS form
+      this.emit(`(?${on}${off ? '-' + off : ''}:`, `(?${on}${off ? '-' + off : ''}:`, undefined);
+      return;
+    }
+    if (rest.startsWith('(?(')) this.unsupported('a conditional group (?(…)…|…)');
+    // anything else ((?>…) and the like) is left to the engines, which say what they make of it
+    this.i += 2;
+    this.emit('(?');
+  }
+
+  private charClass(): void {
+    const p = this.p;
+    this.i++;
+    let negated = false;
+    if (p[this.i] === '^') { negated = true; this.i++; }
+    // members as [from, to] code point ranges, and the class escapes met
+    const ranges: [number, number][] = [];
+    const escapes: string[] = [];
+    let first = true;
+    const item = (): { code: number } | { escape: string } => {
+      const c = p[this.i];
+      if (c === undefined) this.fail('unterminated character set');
+      if (c === '\\') {
+        const next = p[this.i + 1];
+        if (next === undefined) this.fail('bad escape (end of pattern)');
+        const start = this.i;
+        this.i += 2;
+        if ('dDwWsS'.includes(next)) return { escape: next };
+        if (next === 'b') return { code: 8 };
+        if (next in ESCAPE_CODES) return { code: ESCAPE_CODES[next]! };
+        if (next === 'x' || next === 'u' || next === 'U') {
+          const digits = next === 'x' ? 2 : next === 'u' ? 4 : 8;
+          const hexText = p.slice(this.i, this.i + digits);
+          if (!new RegExp(`^[0-9a-fA-F]{${digits}}$`).test(hexText)) { this.i = start; this.fail(`incomplete escape \\${next}${hexText}`); }
+          this.i += digits;
+          return { code: parseInt(hexText, 16) };
+        }
+        if (next === 'N') { this.i = start; this.unsupported('\\N{…} named characters are not supported; write the character itself'); }
+        if (next >= '0' && next <= '7') {
+          const text = /^[0-7]{1,3}/.exec(p.slice(this.i - 1))![0];
+          this.i += text.length - 1;
+          return { code: parseInt(text, 8) };
+        }
+        if (/[A-Za-z0-9]/.test(next)) { this.i = start; this.fail(`bad escape \\${next}`); }
+        const code = p.codePointAt(this.i - 1)!;
+        if (code > 0xffff) this.i++;
+        return { code };
+      }
+      const code = p.codePointAt(this.i)!;
+      this.i += code > 0xffff ? 2 : 1;
+      return { code };
+    };
+    for (;;) {
+      if (this.i >= p.length) this.fail('unterminated character set');
+      if (p[this.i] === ']' && !first) { this.i++; break; }
+      first = false;
+      const start = this.i;
+      const a = item();
+      if (p[this.i] === '-' && p[this.i + 1] !== ']' && this.i + 1 < p.length) {
+        this.i++;
+        const b = item();
+        if (!('code' in a) || !('code' in b)) { this.i = start; this.fail(`bad character range ${p.slice(start, this.i + 3)}`); }
+        if (b.code < a.code) { this.i = start; this.fail('bad character range'); }
+        ranges.push([a.code, b.code]);
+      } else if ('code' in a) ranges.push([a.code, a.code]);
+      else escapes.push(a.escape);
+    }
+    if (escapes.length > 0 && !this.flags.a) this.unicodeSensitive = true;
+    const rangeText = (target: Target) => ranges.map(([from, to]) => (from === to ? literal(from, target, true) : `${literal(from, target, true)}-${literal(to, target, true)}`)).join('');
+    const build = (target: Target): string | undefined => {
+      const escapeMembers = escapes.map((e) => classEscapeMembers(e, target, this.flags));
+      if (escapeMembers.every((m) => m !== undefined)) return `[${negated ? '^' : ''}${rangeText(target)}${escapeMembers.join('')}]`;
+      // a Unicode \W: alone it is a negated class; beside other members only the JS form can say it
+      if (ranges.length === 0 && escapes.length === 1) return `[${negated ? '' : '^'}${WORD_U}]`;
+      if (target !== 'js') return undefined;
+      const others = escapes.filter((e) => e !== 'W');
+      const positive = `[${rangeText(target)}${others.map((e) => classEscapeMembers(e, target, this.flags)!).join('')}]`;
+      const either = `(?:${positive === '[]' ? '' : positive + '|'}[^${WORD_U}])`;
+      return negated ? `(?:(?!${either})[\\s\\S])` : either;
+    };
+    if (ranges.length === 0 && escapes.length === 0) this.fail('unterminated character set');
+    this.emit(build('ascii')!, build('unicode'), build('js'));
+  }
+}
+
+export function parsePythonPattern(pattern: string, subPath = 're', onlyFinalNewline = false): PythonPattern {
+  return new Parser(pattern, subPath, onlyFinalNewline).parse();
+}
