@@ -1,4 +1,4 @@
-import { defineFilter, pythonEqualityKey } from '../src/modules/api.js';
+import { defineFilter, pythonEqualityKey, pythonTypeOfField } from '../src/modules/api.js';
 
 interface Args { field: string; values: unknown[] }
 
@@ -14,9 +14,16 @@ export default defineFilter<Args>({
       values: { type: 'array', description: 'Accepted values; numbers for numeric fields such as PRIORITY.' },
     },
   },
-  create({ field, values }) {
+  create({ field, values }, ctx) {
     // Pyruse compat: Python's `entry.get(field) in values`: null in the list accepts a missing field
     const accepted = new Set(values.map(pythonEqualityKey));
+    const journalType = pythonTypeOfField(field);
+    if (journalType !== undefined && journalType !== 'int' && !(accepted.size === 1 && accepted.has(null))) {
+      // Pyruse compat: a datetime or UUID from python-systemd is none of the JSON values
+      ctx.warn(`python-systemd gives ${field} as a ${journalType}, which equals no JSON value: under Pyruse this filter passed only on a missing field (with null listed), and so it does here`, 'field');
+      const nullListed = accepted.has(null);
+      return { reads: [field], test: (entry) => nullListed && (entry[field] === undefined || entry[field] === null) };
+    }
     return { reads: [field], test: (entry) => accepted.has(pythonEqualityKey(entry[field])) };
   },
 });

@@ -1,4 +1,4 @@
-import { compareSameType, defineFilter } from '../src/modules/api.js';
+import { compareSameType, defineFilter, pythonTypeOfField } from '../src/modules/api.js';
 
 
 interface Args { field: string; value: number | string }
@@ -15,7 +15,13 @@ export default defineFilter<Args>({
       value: { type: ['number', 'string'], description: 'Bound; its type must match the field (PRIORITY is a number).' },
     },
   },
-  create({ field, value }) {
+  create({ field, value }, ctx) {
+    const journalType = pythonTypeOfField(field);
+    if (journalType !== undefined && journalType !== 'int') {
+      // Pyruse compat: Python cannot order a datetime or UUID with a JSON number or text (TypeError)
+      ctx.warn(`python-systemd gives ${field} as a ${journalType}, which Python cannot compare with ${JSON.stringify(value)}: under Pyruse this filter never passed (a TypeError each time), and it never passes here`, 'field');
+      return { reads: [field], test: () => false };
+    }
     return {
       reads: [field],
       test(entry) {

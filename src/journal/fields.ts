@@ -19,6 +19,20 @@ export const NUMERIC_FIELDS: ReadonlySet<string> = new Set([
  */
 export const JOURNAL_UUID_FIELDS: ReadonlySet<string> = new Set(['MESSAGE_ID', '_MACHINE_ID', '_BOOT_ID']);
 
+const PYTHON_TYPES: Record<string, string> = {
+  __REALTIME_TIMESTAMP: 'datetime', _SOURCE_REALTIME_TIMESTAMP: 'datetime', COREDUMP_TIMESTAMP: 'datetime',
+  _SOURCE_MONOTONIC_TIMESTAMP: 'timedelta', __MONOTONIC_TIMESTAMP: 'Monotonic', MESSAGE_ID: 'UUID', _MACHINE_ID: 'UUID', _BOOT_ID: 'UUID',
+};
+
+/**
+ * The Python type python-systemd gives a journal field when it is not `str` ("int", "datetime",
+ * "timedelta", "Monotonic", "UUID"), else undefined. Pyruse's filters met these types: a regex
+ * cannot search them, and a datetime or UUID never equals, nor orders with, a JSON number or text.
+ */
+export function pythonTypeOfField(field: string): string | undefined {
+  return PYTHON_TYPES[field] ?? (NUMERIC_FIELDS.has(field) ? 'int' : undefined);
+}
+
 /** The text Python's `str(uuid.UUID(text))` gives (lower-case, dashed), or undefined where UUID() raises. */
 export function uuidText(text: string): string | undefined {
   const hex = text.replace(/urn:|uuid:/g, '').replace(/^\{+|\}+$/g, '').replace(/-/g, '');

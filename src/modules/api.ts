@@ -19,6 +19,7 @@ export { compareCodePoints, compareSameType, pythonEqualityKey } from '../text/c
 export { userExists } from '../system/users.js';
 export { lifetimeBits } from '../state/dnat.js';
 export { counterKeyOf } from '../state/counters.js';
+export { pythonTypeOfField } from '../journal/fields.js';
 // natfw is a pure library; action_natfwTrace is its log-chain face
 export { ArchiveStore, DEFAULT_ARCHIVE_DIR } from '../natfw/archive.js';
 export { PROTOCOLS, type Protocol } from '../natfw/legacy.js';

@@ -164,3 +164,38 @@ describe('filter_userExists', () => {
     expect(f.test({ u: '65534' })).toBe(false);
   });
 });
+
+describe('fields python-systemd does not give as text', () => {
+  const makeWarned = <A>(module: FilterModule<A>, args: A) => {
+    const ctx = fakeContext();
+    return { filter: module.create(args, ctx), warnings: ctx.warnings };
+  };
+  it('a regex on a number never passes, as Python\'s re raises TypeError on it, and check says so for journal int fields', () => {
+    const { filter, warnings } = makeWarned(pcre, { field: 'PRIORITY', re: '^[0-3]$' });
+    expect(filter.test({ PRIORITY: 3 })).toBe(false);
+    expect(warnings.join('\n')).toContain('python-systemd gives PRIORITY as a int');
+    const saved = make(pcre, { field: 'fails', re: '^5$' });
+    expect(saved.test({ fails: 5 })).toBe(false);
+    expect(saved.test({ fails: '5' })).toBe(true);
+    expect(make(pcreAny, { field: 'n', re: ['.*'] }).test({ n: null })).toBe(false);
+    expect(make(pcre, { field: 'n', re: '^$' }).test({})).toBe(true);
+  });
+  it('a regex on a UUID field never passes, as under Pyruse, with a warning', () => {
+    const { filter, warnings } = makeWarned(pcre, { field: '_BOOT_ID', re: '^[0-9a-f]+$' });
+    expect(filter.test({ _BOOT_ID: 'fc2e22bc6ee647b6b90729ab34a250b1' })).toBe(false);
+    expect(warnings).toHaveLength(1);
+  });
+  it('a UUID or datetime field never equals, nor orders with, a JSON value, as under Pyruse, with a warning', () => {
+    const uuid = 'fc2e22bc6ee647b6b90729ab34a250b1';
+    for (const [module, args] of [
+      [equals, { field: 'MESSAGE_ID', value: uuid }], [inFilter, { field: 'MESSAGE_ID', values: [uuid] }],
+      [greaterOrEquals, { field: '__REALTIME_TIMESTAMP', value: 0 }], [lowerOrEquals, { field: '_BOOT_ID', value: 'g' }],
+    ] as const) {
+      const { filter, warnings } = makeWarned(module as FilterModule<unknown>, args);
+      expect(filter.test({ MESSAGE_ID: uuid, _BOOT_ID: uuid, __REALTIME_TIMESTAMP: 5 }), JSON.stringify(args)).toBe(false);
+      expect(warnings, JSON.stringify(args)).toHaveLength(1);
+    }
+    expect(make(inFilter, { field: 'MESSAGE_ID', values: [null, uuid] }).test({})).toBe(true);
+    expect(make(equals, { field: 'MESSAGE_ID', value: null }).test({})).toBe(true);
+  });
+});
