@@ -16,6 +16,12 @@ export interface CompiledPattern {
   readonly groupNames: readonly string[];
   /** Set when RE2 refused the pattern: why it runs on the backtracking engine. */
   readonly fallbackReason?: string;
+  /**
+   * Set when some text (not all) runs on the backtracking JS engine, to keep Python's meaning:
+   * "non-ASCII text" (a Unicode `\b`, or `\W` beside other class members), "text of several
+   * lines ending in a newline" (a `$`), or both.
+   */
+  readonly backtrackingOn?: string;
 }
 
 type Exec = (text: string) => RegExpExecArray | null;
@@ -65,7 +71,10 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
     // RE2 cannot run it: the JS form, Python's meaning on all text, backtracking
     const exact = jsExact();
     if (!exact) {
-      const why = jsError?.message.replace(/^Invalid regular expression: /, '') ?? 'scoped flags (?i:…) with a construct RE2 refuses';
+      // the message of the plainest form, which reads like the pattern as written
+      let plainError: Error | undefined;
+      try { new RegExp(asciiSource, flags); } catch (e) { plainError = e as Error; }
+      const why = (plainError ?? jsError)?.message.replace(/^Invalid regular expression: /, '') ?? 'scoped flags (?i:…) with a construct RE2 refuses';
       throw new ConfigError('E_BAD_REGEX', `invalid regular expression: ${why}`, argsSubPath);
     }
     const exactProbe = new RegExp(`${parsed.jsSource}|`, parsed.jsFlags).exec('');
@@ -77,6 +86,7 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
   }
 
   let engine: CompiledPattern['engine'] = 're2';
+  const backtrackingOn: string[] = [];
   const groupCount = probe ? probe.length - 1 : 0;
   const groupNames = probe?.groups ? Object.keys(probe.groups) : [];
 
@@ -90,6 +100,7 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
     unicode ??= jsExact();
     if (unicode === undefined) throw new ConfigError('E_BAD_REGEX', 'this pattern cannot run with Python\'s Unicode meaning of \\w \\d \\s \\b here; add (?a) to match ASCII only', argsSubPath);
     other = unicode.exec.bind(unicode);
+    if (unicode === js) backtrackingOn.push('non-ASCII text');
   }
 
   const fast = linearJsRegExp(asciiSource, flags);
@@ -117,6 +128,7 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
     }
     const exact = jsExact();
     if (exact === undefined && lastLine === undefined) throw new ConfigError('E_BAD_REGEX', 'this pattern\'s $ cannot run with Python\'s meaning (it also matches before a final newline) together with scoped flags; write \\Z for the very end', argsSubPath);
+    if (exact !== undefined) backtrackingOn.push(lastLine === undefined ? 'text ending in a newline' : 'text of several lines ending in a newline');
     const plain = run;
     run = (text) => {
       const last = text.length - 1;
@@ -135,5 +147,5 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
       return run(text);
     };
   }
-  return { exec, engine, groupCount, groupNames };
+  return { exec, engine, groupCount, groupNames, ...(backtrackingOn.length > 0 ? { backtrackingOn: backtrackingOn.join(' and ') } : {}) };
 }

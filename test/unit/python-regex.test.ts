@@ -99,3 +99,12 @@ describe('regular expressions mean what Python 3 re on str means (checked agains
     expect(compilePattern('^Failed password for (?P<user>\\S+) from (?P<ip>\\S+) port (?P<port>\\d+)').engine).toBe('irregexp');
   });
 });
+
+describe('which text runs on the backtracking engine', () => {
+  it('is said where some text leaves the linear engines to keep Python\'s meaning', () => {
+    expect(compilePattern('\\bfoo\\b').backtrackingOn).toBe('non-ASCII text');
+    expect(compilePattern('foo$').backtrackingOn).toBe('text of several lines ending in a newline');
+    expect(compilePattern('^Failed password for (?P<user>\\S+) from (?P<ip>\\S+)').backtrackingOn).toBeUndefined();
+    expect(compilePattern('\\w+\\Z').backtrackingOn).toBeUndefined();
+  });
+});
