@@ -22,11 +22,12 @@ export const JOURNAL_UUID_FIELDS: ReadonlySet<string> = new Set(['MESSAGE_ID', '
 const PYTHON_TYPES: Record<string, string> = {
   __REALTIME_TIMESTAMP: 'datetime', _SOURCE_REALTIME_TIMESTAMP: 'datetime', COREDUMP_TIMESTAMP: 'datetime',
   _SOURCE_MONOTONIC_TIMESTAMP: 'timedelta', __MONOTONIC_TIMESTAMP: 'Monotonic', MESSAGE_ID: 'UUID', _MACHINE_ID: 'UUID', _BOOT_ID: 'UUID',
+  COREDUMP: 'bytes',
 };
 
 /**
  * The Python type python-systemd gives a journal field when it is not `str` ("int", "datetime",
- * "timedelta", "Monotonic", "UUID"), else undefined. Pyruse's filters met these types: a regex
+ * "timedelta", "Monotonic", "UUID", "bytes"), else undefined. Pyruse's filters met these types: a regex
  * cannot search them, and a datetime or UUID never equals, nor orders with, a JSON number or text.
  */
 export function pythonTypeOfField(field: string): string | undefined {
