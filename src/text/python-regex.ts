@@ -8,8 +8,8 @@ import { ConfigError } from '../config/errors.js';
  *   RE2, literal prefilter), or on any text under `(?a)`;
  * - `unicodeSource` (RE2 syntax, `\p{…}` classes): Python's meaning on any text, when RE2 can say
  *   it (it cannot say a Unicode `\b`, nor `\W` beside other class members);
- * - `jsSource` (JS syntax, `u` flag): Python's meaning on any text, with lookarounds for `^ $ \A
- *   \Z \b`: the engine for what RE2 refuses (backreferences, lookarounds) and for text ending in
+ * - `jsSource` (JS syntax, `u` flag, no `m`: its `^ $` are the ends of the text): Python's
+ *   meaning on any text, with lookarounds for Python's `^ $` in MULTILINE, `$` and `\b`: the engine for what RE2 refuses (backreferences, lookarounds) and for text ending in
  *   "\n" when the pattern has a `$` (Python's `$` also matches before a final newline).
  */
 export interface PythonPattern {
@@ -23,6 +23,8 @@ export interface PythonPattern {
   unicodeSensitive: boolean;
   /** A `$` without MULTILINE: text ending in "\n" needs the JS source. */
   dollarBeforeNewline: boolean;
+  /** A `\B`, which Python never matches in the empty text (RE2 and JS do). */
+  nonBoundary: boolean;
   /** Constructs RE2 has no spelling for: the pattern runs on the JS source only. */
   re2Refuses: string | undefined;
 }
@@ -106,15 +108,19 @@ class Parser {
   flags: Flags = { i: false, m: false, s: false, x: false, a: false };
   unicodeSensitive = false;
   dollar = false;
+  nonBoundary = false;
   re2Refuses: string | undefined;
   private groups = 0;
+  /** Where each open group starts in the JS form, and where the group just closed started. */
+  private readonly jsGroupStarts: number[] = [];
+  private closedGroupJsStart: number | undefined;
 
   /**
    * `onlyFinalNewline`: the RE2 forms are for text whose one newline is its last character, run
    * with RE2's MULTILINE: its `$` then matches where Python's does (at the end and before that
    * newline), `^` and `\A` become `\A`, `\Z` becomes `\z`.
    */
-  constructor(private readonly p: string, private readonly subPath: string, private readonly onlyFinalNewline = false) {}
+  constructor(private readonly p: string, private readonly subPath: string, private readonly onlyFinalNewline = false, private readonly emptyText = false) {}
 
   private fail(why: string): never {
     throw new ConfigError('E_BAD_REGEX', `invalid regular expression: ${why} at position ${this.i} (Python's re refuses it too)`, this.subPath);
@@ -126,6 +132,7 @@ class Parser {
 
   /** Appends to each form; a form given as undefined cannot say this part (and is dropped). */
   private emit(ascii: string, ...others: [] | [unicode: string | undefined] | [unicode: string | undefined, js: string | undefined]): void {
+    this.closedGroupJsStart = undefined;
     const unicode = others.length === 0 ? ascii : others[0];
     const js = others.length < 2 ? unicode : others[1];
     if (this.outs.ascii !== undefined) this.outs.ascii += ascii;
@@ -155,12 +162,16 @@ class Parser {
       if (c === '.') this.emit('.', '.', this.flags.s ? '[\\s\\S]' : '[^\\n]');
       else if (c === '^') {
         const re2 = this.onlyFinalNewline ? '\\A' : '^';
-        this.emit(re2, re2, this.flags.m ? '(?<![^\\n])' : '(?<![\\s\\S])');
+        this.emit(re2, re2, this.flags.m ? '(?:^|(?<=\\n))' : '^');
       }
       else if (c === '$') {
         if (!this.flags.m) this.dollar = true;
-        this.emit('$', '$', this.flags.m ? '(?=\\n|(?![\\s\\S]))' : '(?=\\n?(?![\\s\\S]))');
-      } else if ('|)*+?'.includes(c)) this.emit(c);
+        this.emit('$', '$', this.flags.m ? '(?=\\n|$)' : '(?=\\n?$)');
+      } else if (c === ')') {
+        this.emit(c);
+        this.closedGroupJsStart = this.jsGroupStarts.pop();
+      } else if (c === '?' && this.closedGroupJsStart !== undefined && p[this.i] !== '+') this.optionalGroup();
+      else if ('|*+?'.includes(c)) this.emit(c);
       else {
         const code = p.codePointAt(this.i - 1)!;
         if (code > 0xffff) this.i++;
@@ -176,8 +187,25 @@ class Parser {
       jsFlags: this.flags.i ? 'iu' : 'u',
       unicodeSensitive: this.unicodeSensitive,
       dollarBeforeNewline: this.dollar,
+      nonBoundary: this.nonBoundary,
       re2Refuses: this.re2Refuses,
     };
+  }
+
+  /**
+   * `(…)?` in the JS form: JS refuses an optional group's empty match (ECMAScript drops an
+   * iteration that consumes nothing), Python and RE2 take it; `(?:(…)|)` takes it too.
+   */
+  private optionalGroup(): void {
+    const lazy = this.p[this.i] === '?';
+    if (lazy) this.i++;
+    const start = this.closedGroupJsStart!;
+    const js = this.outs.js;
+    this.emit(lazy ? '??' : '?', lazy ? '??' : '?', '');
+    if (js !== undefined) {
+      const body = js.slice(start);
+      this.outs.js = js.slice(0, start) + (lazy ? `(?:|${body})` : `(?:${body}|)`);
+    }
   }
 
   private literalCode(code: number): void {
@@ -211,16 +239,23 @@ class Parser {
     switch (next) {
       case 'A': {
         const re2 = this.flags.m || this.onlyFinalNewline ? '\\A' : '^';
-        this.emit(re2, re2, '(?<![\\s\\S])');
+        this.emit(re2, re2, '^');
         return;
       }
       case 'Z': {
         const re2 = this.flags.m || this.onlyFinalNewline ? '\\z' : '$';
-        this.emit(re2, re2, '(?![\\s\\S])');
+        this.emit(re2, re2, '$');
         return;
       }
       case 'b': case 'B': {
-        if (this.flags.a) { this.emit(`\\${next}`, `\\${next}`, `\\${next}`); return; }
+        if (next === 'B') this.nonBoundary = true;
+        // Python's \B never matches in the empty text
+        if (next === 'B' && this.emptyText) { this.emit('[^\\s\\S]'); return; }
+        if (this.flags.a) {
+          // RE2's \B matches between the bytes of one UTF-8 character: non-ASCII text takes the JS form
+          if (next === 'B') { this.unicodeSensitive = true; this.emit('\\B', undefined, '\\B'); } else this.emit('\\b');
+          return;
+        }
         this.unicodeSensitive = true;
         const w = `[${WORD_U}]`;
         const boundary = `(?:(?<=${w})(?!${w})|(?<!${w})(?=${w}))`;
@@ -298,7 +333,9 @@ class Parser {
   private group(): void {
     const p = this.p;
     const rest = p.slice(this.i, this.i + 300);
+    const jsStart = this.outs.js?.length ?? 0;
     if (!rest.startsWith('(?')) {
+      this.jsGroupStarts.push(jsStart);
       this.i++;
       this.groups++;
       this.emit('(');
@@ -308,6 +345,7 @@ class Parser {
     if ((m = /^\(\?P<([A-Za-z_][A-Za-z0-9_]*)>/.exec(rest)) || (m = /^\(\?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(rest))) {
       this.i += m[0].length;
       this.groups++;
+      this.jsGroupStarts.push(jsStart);
       this.emit(`(?<${m[1]}>`);
       return;
     }
@@ -317,7 +355,7 @@ class Parser {
       this.emit(`\\k<${m[1]}>`);
       return;
     }
-    if (rest.startsWith('(?:')) { this.i += 3; this.emit('(?:'); return; }
+    if (rest.startsWith('(?:')) { this.i += 3; this.jsGroupStarts.push(jsStart); this.emit('(?:'); return; }
     if (rest.startsWith('(?#')) {
       const end = p.indexOf(')', this.i);
       if (end < 0) this.fail('missing ), unterminated comment');
@@ -327,6 +365,7 @@ class Parser {
     if ((m = /^\(\?(<=|<!|=|!)/.exec(rest))) {
       this.i += m[0].length;
       this.refuseRe2('a lookaround');
+      this.jsGroupStarts.push(jsStart);
       this.emit(`(?${m[1]}`);
       return;
     }
@@ -334,6 +373,7 @@ class Parser {
       const on = m[1]!, off = m[2] ?? '';
       if (/[aLux]/.test(on) || off.includes('x')) this.unsupported(`the scoped flags (?${on}${off ? '-' + off : ''}:…)`);
       this.i += m[0].length;
+      this.jsGroupStarts.push(jsStart);
       // RE2 takes scoped i/m/s as they are; Node's JS has no scoped flags, so no JS form
       this.emit(`(?${on}${off ? '-' + off : ''}:`, `(?${on}${off ? '-' + off : ''}:`, undefined);
       return;
@@ -341,6 +381,7 @@ class Parser {
     if (rest.startsWith('(?(')) this.unsupported('a conditional group (?(…)…|…)');
     // anything else ((?>…) and the like) is left to the engines, which say what they make of it
     this.i += 2;
+    this.jsGroupStarts.push(jsStart);
     this.emit('(?');
   }
 
@@ -419,6 +460,7 @@ class Parser {
   }
 }
 
-export function parsePythonPattern(pattern: string, subPath = 're', onlyFinalNewline = false): PythonPattern {
-  return new Parser(pattern, subPath, onlyFinalNewline).parse();
+/** `onlyFinalNewline`, `emptyText`: forms for that text only (see the Parser). */
+export function parsePythonPattern(pattern: string, subPath = 're', onlyFinalNewline = false, emptyText = false): PythonPattern {
+  return new Parser(pattern, subPath, onlyFinalNewline, emptyText).parse();
 }

@@ -38,6 +38,22 @@ export function translatePythonPattern(pattern: string): { source: string; flags
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
+ * V8 (with the `u` flag) may report an empty match between the two halves of a surrogate pair,
+ * where Python, counting code points, has no position: such a match is skipped.
+ */
+function execWholeCodePoints(regex: RegExp, text: string): RegExpExecArray | null {
+  regex.lastIndex = 0;
+  for (;;) {
+    const match = regex.exec(text);
+    if (match === null) return null;
+    const at = match.index;
+    const inPair = at > 0 && at < text.length && (text.charCodeAt(at) & 0xfc00) === 0xdc00 && (text.charCodeAt(at - 1) & 0xfc00) === 0xd800;
+    if (!inPair) return match;
+    regex.lastIndex = at + 1;
+  }
+}
+
+/**
  * Compiles a Python pattern. ASCII text runs on RE2, or on irregexp where that provably means the
  * same (linear-js.ts), after a literal prefilter. Where Python's Unicode `\w \d \s \b` make other
  * text differ, that text runs on a Unicode form (RE2 with `\p{…}`, or the JS engine for `\b`); text
@@ -49,11 +65,11 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
   const { asciiSource, flags } = parsed;
   let js: RegExp | undefined;
   let jsError: Error | undefined;
-  const jsExact = (): RegExp | undefined => {
+  const jsExact = (): { exec: Exec } | undefined => {
     if (js === undefined && jsError === undefined && parsed.jsSource !== undefined) {
-      try { js = new RegExp(parsed.jsSource, parsed.jsFlags); } catch (e) { jsError = e as Error; }
+      try { js = new RegExp(parsed.jsSource, `${parsed.jsFlags}g`); } catch (e) { jsError = e as Error; }
     }
-    return js;
+    return js === undefined ? undefined : { exec: (text) => execWholeCodePoints(js!, text) };
   };
 
   let ascii: { exec: Exec } | undefined;
@@ -97,10 +113,11 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
     if (parsed.unicodeSource !== undefined) {
       try { unicode = new RE2(parsed.unicodeSource, flags); } catch { unicode = undefined; }
     }
+    const backtracks = unicode === undefined;
     unicode ??= jsExact();
     if (unicode === undefined) throw new ConfigError('E_BAD_REGEX', 'this pattern cannot run with Python\'s Unicode meaning of \\w \\d \\s \\b here; add (?a) to match ASCII only', argsSubPath);
     other = unicode.exec.bind(unicode);
-    if (unicode === js) backtrackingOn.push('non-ASCII text');
+    if (backtracks) backtrackingOn.push('non-ASCII text');
   }
 
   const fast = linearJsRegExp(asciiSource, flags);
@@ -135,6 +152,17 @@ export function compilePattern(pattern: string, argsSubPath = 're'): CompiledPat
       if (text.charCodeAt(last) !== 10) return plain(text);
       return lastLine !== undefined && (exact === undefined || text.indexOf('\n') === last) ? lastLine.exec(text) : exact!.exec(text);
     };
+  }
+
+  if (parsed.nonBoundary) {
+    const empty = parsePythonPattern(pattern, argsSubPath, false, true);
+    let onEmpty: { exec: Exec } | undefined;
+    try { onEmpty = new RE2(empty.asciiSource, empty.flags); } catch { onEmpty = undefined; }
+    if (onEmpty !== undefined) {
+      const whenEmpty = onEmpty;
+      const plain = run;
+      run = (text) => (text.length === 0 ? whenEmpty.exec(text) : plain(text));
+    }
   }
 
   const literals = requiredLiterals(asciiSource, flags);

@@ -108,3 +108,46 @@ describe('which text runs on the backtracking engine', () => {
     expect(compilePattern('\\w+\\Z').backtrackingOn).toBeUndefined();
   });
 });
+
+describe('generated patterns with Unicode classes, anchors and boundaries', () => {
+  function rng(seed: number): () => number {
+    let s = seed >>> 0;
+    return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+  }
+  const ATOMS = ['a', 'é', '٣', ' ', '.', '\\s', '\\S', '\\d', '\\D', '\\w', '\\W', '\\b', '\\B', '[\\w-]', '[^\\d ]', '[\\Wa]', '[^\\Sa]',
+    '[\\s\\d]', '$', '^', '\\Z', '\\A', '\\n', 'x{,2}', '[é-ü]'];
+  const ZERO_WIDTH = ['$', '^', '\\b', '\\B', '\\Z', '\\A', 'x{,2}'];
+  const QUANTIFIERS = ['', '', '', '*', '+', '?', '{,2}', '+?', '{1,}'];
+  // groups are not repeated: a repeated group that can match nothing captures differently in Python (see the docs)
+  function pattern(next: () => number, depth: number): string {
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+    let out = '';
+    const length = 1 + Math.floor(next() * 4);
+    for (let i = 0; i < length; i++) {
+      const roll = next();
+      const atom = roll < 0.15 && depth < 2 ? `(${pattern(next, depth + 1)})` : roll < 0.25 && depth < 2 ? `(?:${pattern(next, depth + 1)}|${pattern(next, depth + 1)})` : pick(ATOMS);
+      out += atom + (atom.startsWith('(') || ZERO_WIDTH.includes(atom) ? '' : pick(QUANTIFIERS));
+    }
+    return out;
+  }
+
+  it('700 generated patterns (plain, (?a), (?m), (?s)) find what Python finds on 60 lines of Unicode, emoji and newlines', () => {
+    const next = rng(12345);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+    const alphabet = ['a', 'A', 'é', 'É', '٣', '1', ' ', '\u00a0', '\n', '\t', '\u000b', '\u001c', '_', '-', 'x', '😀', '\u2028', 'ü'];
+    const subjects = Array.from({ length: 60 }, () => Array.from({ length: Math.floor(next() * 10) }, () => pick(alphabet)).join(''));
+    const patterns = Array.from({ length: 700 }, () => pick(['', '', '', '(?a)', '(?m)', '(?s)']) + pattern(next, 0));
+    const python = pythonSearch(patterns, subjects);
+    let compared = 0;
+    patterns.forEach((source, p) => {
+      const want = python[p]!;
+      if ('error' in want) throw new Error(`${source}: ${want.error}`);
+      const compiled = compilePattern(source);
+      subjects.forEach((subject, s) => {
+        expect(asPythonSearch(subject, compiled.exec(subject)), `${JSON.stringify(source)} on ${JSON.stringify(subject)}`).toEqual(want.results[s]);
+        compared++;
+      });
+    });
+    expect(compared).toBe(42_000);
+  });
+});
