@@ -11,10 +11,11 @@ export const DEFAULT_COUNTER_KEYS = 100_000;
  */
 export type CounterKey = string | number | null;
 
-/** The key of an entry value: text and numbers keep their type, anything else its text. */
+/** The key of an entry value: text and numbers keep their type (True is 1, as a Python dict key), anything else its text. */
 export function counterKeyOf(value: unknown): CounterKey {
   if (typeof value === 'string' || typeof value === 'number') return value;
   if (value === null || value === undefined) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
   return String(value);
 }
 
