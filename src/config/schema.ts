@@ -42,7 +42,7 @@ export const topLevelSchema = {
       properties: {
         from: { type: 'string', description: 'Sender address.' },
         to: { ...stringList, description: 'Recipient addresses.' },
-        subject: { type: 'string', description: 'Default subject.' },
+        subject: { type: 'string', description: 'Subject of the daily report (default "Pyruse Report"); action_email has its own.' },
         sendmail: { ...stringList, minItems: 1, description: 'Program (and arguments) that reads a whole message on stdin.' },
         smtp: {
           type: 'object', description: 'Send through SMTP instead of sendmail.', additionalProperties: false, required: ['host'],
