@@ -1,4 +1,4 @@
-import { defineAction, eventTimeOf, MAX_DURATION_SECONDS } from '../src/modules/api.js';
+import { counterKeyOf, defineAction, eventTimeOf, MAX_DURATION_SECONDS } from '../src/modules/api.js';
 
 interface Args { counter: string; for: string; keepSeconds?: number; save?: string }
 
@@ -28,10 +28,10 @@ export default defineAction<Args>({
     return {
       reads: [keyField],
       act(entry) {
-        const key = entry[keyField];
-        // Pyruse compat: a missing key field is an error, which stops the entry (and is logged)
-        if (key === undefined || key === null) throw new Error(`field "${keyField}" is missing`);
-        const value = counter.raise(typeof key === 'string' ? key : String(key), eventTimeOf(entry, ctx.clock), keepMicros);
+        // Pyruse compat: an absent key field is an error (Python's entry[for]), which stops the entry
+        // and is logged; a field holding None (a group that did not take part) counts under None
+        if (entry[keyField] === undefined) throw new Error(`field "${keyField}" is missing`);
+        const value = counter.raise(counterKeyOf(entry[keyField]), eventTimeOf(entry, ctx.clock), keepMicros);
         if (save !== undefined) entry[save] = value;
       },
     };

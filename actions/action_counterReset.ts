@@ -1,4 +1,4 @@
-import { defineAction, eventTimeOf, MAX_DURATION_SECONDS } from '../src/modules/api.js';
+import { counterKeyOf, defineAction, eventTimeOf, MAX_DURATION_SECONDS } from '../src/modules/api.js';
 
 interface Args { counter: string; for: string; graceSeconds?: number; save?: string }
 
@@ -26,9 +26,9 @@ export default defineAction<Args>({
     return {
       reads: [keyField],
       act(entry) {
-        const key = entry[keyField];
-        if (key === undefined || key === null) throw new Error(`field "${keyField}" is missing`);
-        counter.reset(typeof key === 'string' ? key : String(key), eventTimeOf(entry, ctx.clock), graceMicros);
+        // Pyruse compat: as counterRaise, an absent field stops the entry, None is a key
+        if (entry[keyField] === undefined) throw new Error(`field "${keyField}" is missing`);
+        counter.reset(counterKeyOf(entry[keyField]), eventTimeOf(entry, ctx.clock), graceMicros);
         // Pyruse compat: the value after a reset is always 0
         if (save !== undefined) entry[save] = 0;
       },

@@ -1,4 +1,4 @@
-import { ConfigError, defineAction, eventTimeOf, MAX_DURATION_SECONDS, type Entry } from '../src/modules/api.js';
+import { ConfigError, defineAction, eventTimeOf, lifetimeBits, MAX_DURATION_SECONDS, type Entry } from '../src/modules/api.js';
 
 interface Args {
   saddr: string; sport?: string;
@@ -42,7 +42,7 @@ export default defineAction<Args>({
       daddrValue: value('Constant daddr, used when the daddr field is absent.'),
       dport: field('Field with the service port.'),
       dportValue: value('Constant dport, used when the dport field is absent.'),
-      keepSeconds: { type: 'number', minimum: 0, maximum: MAX_DURATION_SECONDS, description: 'How long the mapping is kept (default 63), rounded up to a power of two; at most 10 years.' },
+      keepSeconds: { type: 'number', minimum: 0, maximum: MAX_DURATION_SECONDS, description: 'How long the mapping is kept (default 63), rounded up to the next power of two (4 to 7 give 8, 64 gives 128); at most 10 years.' },
     },
   },
   create(args, ctx) {
@@ -53,8 +53,7 @@ export default defineAction<Args>({
     table.limitMappings(ctx.settings.section<{ dnatMappings: number }>('limits').dnatMappings);
     // Pyruse compat: keepSeconds defaults to 63, i.e. 64 s buckets
     if (args.keepSeconds === 0) ctx.warn('keepSeconds 0: each mapping is kept 1 to 2 seconds (1-second buckets, as in Pyruse)', 'keepSeconds', 'W_PYRUSE_COMPAT');
-    let bits = 0;
-    while (2 ** bits < (args.keepSeconds ?? 63)) bits++;
+    const bits = lifetimeBits(args.keepSeconds ?? 63);
     const saddrField = args.saddr, sportField = args.sport;
     const readAddr = reader(args.addr, args.addrValue);
     const readPort = reader(args.port, args.portValue);

@@ -2,6 +2,8 @@ import { compileTemplate, defineAction } from '../src/modules/api.js';
 
 interface Args { message: string; subject?: string }
 
+const DEFAULT_SUBJECT = 'Pyruse Notification';
+
 export default defineAction<Args>({
   name: 'action_email',
   summary: 'Sends an email (settings in the top-level "email" section) whose text is a template of the entry.',
@@ -11,12 +13,13 @@ export default defineAction<Args>({
     required: ['message'],
     properties: {
       message: { type: 'string', description: 'Python str.format template of the text, e.g. "Error on {_HOSTNAME}: {MESSAGE}".' },
-      subject: { type: 'string', description: 'Subject (default: email.subject, else "Pyruse Notification").' },
+      subject: { type: 'string', description: 'Subject (default "Pyruse Notification"; email.subject is the daily report\'s).' },
     },
   },
   create(args, ctx) {
     const template = compileTemplate(args.message, 'message');
-    const subject = args.subject ?? ctx.settings.email.subject;
+    // Pyruse compat: email.subject is the daily report's subject, never this action's default
+    const subject = args.subject ?? DEFAULT_SUBJECT;
     const { mailer, log, label } = ctx;
     return {
       reads: template.fields,

@@ -1,4 +1,4 @@
-import { defineFilter } from '../src/modules/api.js';
+import { defineFilter, pythonEqualityKey, pythonTypeOfField } from '../src/modules/api.js';
 
 interface Args { field: string; value: unknown }
 
@@ -14,8 +14,15 @@ export default defineFilter<Args>({
       value: { description: 'Value to compare with; a number for numeric fields such as PRIORITY.' },
     },
   },
-  create({ field, value }) {
-    // Pyruse compat: a missing field is not equal to anything
-    return { reads: [field], test: (entry) => entry[field] === value };
+  create({ field, value }, ctx) {
+    // Pyruse compat: Python's `entry.get(field) == value`: a missing field equals null only, True equals 1
+    const expected = pythonEqualityKey(value);
+    const journalType = pythonTypeOfField(field);
+    if (journalType !== undefined && journalType !== 'int' && expected !== null) {
+      // Pyruse compat: a datetime or UUID from python-systemd never equals a JSON value
+      ctx.warn(`python-systemd gives ${field} as a ${journalType}, which never equals a JSON value: under Pyruse this filter never passed, and it never passes here`, 'field');
+      return { reads: [field], test: () => false };
+    }
+    return { reads: [field], test: (entry) => pythonEqualityKey(entry[field]) === expected };
   },
 });

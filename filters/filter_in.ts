@@ -1,4 +1,4 @@
-import { defineFilter } from '../src/modules/api.js';
+import { defineFilter, pythonEqualityKey, pythonTypeOfField } from '../src/modules/api.js';
 
 interface Args { field: string; values: unknown[] | string }
 
@@ -20,7 +20,15 @@ export default defineFilter<Args>({
       ctx.warn(`"values" is a string, not a list: passes when the field is a substring of ${JSON.stringify(values)} (Python's "in"); write a list for exact values`, 'values', 'W_PYRUSE_COMPAT');
       return { reads: [field], test: (entry) => typeof entry[field] === 'string' && values.includes(entry[field]) };
     }
-    const accepted = new Set(values);
-    return { reads: [field], test: (entry) => entry[field] !== undefined && accepted.has(entry[field]) };
+    // Pyruse compat: Python's `entry.get(field) in values`: null in the list accepts a missing field
+    const accepted = new Set(values.map(pythonEqualityKey));
+    const journalType = pythonTypeOfField(field);
+    if (journalType !== undefined && journalType !== 'int' && !(accepted.size === 1 && accepted.has(null))) {
+      // Pyruse compat: a datetime or UUID from python-systemd is none of the JSON values
+      ctx.warn(`python-systemd gives ${field} as a ${journalType}, which equals no JSON value: under Pyruse this filter passed only on a missing field (with null listed), and so it does here`, 'field');
+      const nullListed = accepted.has(null);
+      return { reads: [field], test: (entry) => nullListed && (entry[field] === undefined || entry[field] === null) };
+    }
+    return { reads: [field], test: (entry) => accepted.has(pythonEqualityKey(entry[field])) };
   },
 });

@@ -1,6 +1,10 @@
-import { cachedParseIp, ConfigError, defineFilter, networkContains, parseNetwork, type ParsedNetwork } from '../src/modules/api.js';
+import { cachedParseIp, ConfigError, defineFilter, networkContains, parseNetwork, type ParsedIp, type ParsedNetwork } from '../src/modules/api.js';
 
 interface Args { field: string; nets: string[] }
+
+function asMappedIpv6(ip: ParsedIp): ParsedIp {
+  return { family: 6, words: Uint32Array.of(0, 0, 0xffff, ip.words[0]!), text: `::ffff:${ip.text}` };
+}
 
 export default defineFilter<Args>({
   name: 'filter_inNetworks',
@@ -24,8 +28,12 @@ export default defineFilter<Args>({
       reads: [field],
       test(entry) {
         // parsed once per entry even when several filters look at the same field
-        const ip = cachedParseIp(entry[field]);
+        const value = entry[field];
+        let ip = cachedParseIp(value);
         if (!ip) return false;
+        // Pyruse compat: an address written with ':' is IPv6, as Python's ipaddress reads it, so
+        // ::ffff:10.1.2.3 is in ::ffff:0:0/96 but not in 10.0.0.0/8 (parseIp unmaps it for bans)
+        if (ip.family === 4 && (value as string).includes(':')) ip = asMappedIpv6(ip);
         for (const net of networks) if (networkContains(net, ip)) return true;
         return false;
       },

@@ -1,4 +1,4 @@
-import { compareSameType, defineFilter } from '../src/modules/api.js';
+import { compareSameType, defineFilter, pythonTypeOfField } from '../src/modules/api.js';
 
 
 interface Args { field: string; value: number | string | null }
@@ -19,6 +19,12 @@ export default defineFilter<Args>({
     // Pyruse compat: Python cannot order None, the filter fails on every entry
     if (value === null) {
       ctx.warn('value null: this filter never passes (Python cannot compare with None; Pyruse logs an error per entry)', 'value', 'W_PYRUSE_COMPAT');
+      return { reads: [field], test: () => false };
+    }
+    const journalType = pythonTypeOfField(field);
+    if (journalType !== undefined && journalType !== 'int') {
+      // Pyruse compat: Python cannot order a datetime or UUID with a JSON number or text (TypeError)
+      ctx.warn(`python-systemd gives ${field} as a ${journalType}, which Python cannot compare with ${JSON.stringify(value)}: under Pyruse this filter never passed (a TypeError each time), and it never passes here`, 'field');
       return { reads: [field], test: () => false };
     }
     return {

@@ -1,4 +1,4 @@
-import { compilePattern, ConfigError, defineFilter } from '../src/modules/api.js';
+import { compilePattern, pythonTypeOfField, ConfigError, defineFilter } from '../src/modules/api.js';
 
 interface Args { field: string; re: string; save?: string[] }
 
@@ -22,12 +22,19 @@ export default defineFilter<Args>({
       throw new ConfigError('E_BAD_ARGS', `"save" names ${save.length} fields but the pattern has ${pattern.groupCount} capturing groups`, 'save');
     }
     const names = pattern.groupNames;
+    const journalType = pythonTypeOfField(field);
+    if (journalType !== undefined) {
+      ctx.warn(`python-systemd gives ${field} as a ${journalType}, which Python's re cannot search: under Pyruse this filter never passed (a TypeError each time), and it never passes here; compare it with filter_equals or filter_in instead`, 'field');
+    }
     return {
       reads: [field],
       test(entry) {
+        if (journalType !== undefined) return false;
         const value = entry[field];
-        // Pyruse compat: a missing field reads as ""
-        const text = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+        // Pyruse compat: a missing field reads as ""; Python's re cannot search anything but text
+        // (None, a number: TypeError, which Pyruse logs and takes as a non-match)
+        if (typeof value !== 'string' && value !== undefined) return false;
+        const text = value ?? '';
         const match = pattern.exec(text);
         if (match === null) return false;
         for (let i = 0; i < save.length; i++) entry[save[i]!] = match[i + 1] ?? null;

@@ -1,4 +1,4 @@
-import { compilePattern, defineFilter, type CompiledPattern } from '../src/modules/api.js';
+import { compilePattern, pythonTypeOfField, defineFilter, type CompiledPattern } from '../src/modules/api.js';
 
 interface Args { field: string; re: string[] }
 
@@ -20,12 +20,19 @@ export default defineFilter<Args>({
       if (pattern.fallbackReason) ctx.warn(`RE2 cannot compile this pattern (${pattern.fallbackReason}); it runs on the backtracking JS engine${pattern.backtracking ? `; ${pattern.backtracking}` : ''}`, `re[${i}]`, 'W_REGEX_FALLBACK');
       return pattern;
     });
+    const journalType = pythonTypeOfField(field);
+    if (journalType !== undefined) {
+      ctx.warn(`python-systemd gives ${field} as a ${journalType}, which Python's re cannot search: under Pyruse this filter never passed (a TypeError each time), and it never passes here; compare it with filter_equals or filter_in instead`, 'field');
+    }
     return {
       reads: [field],
       test(entry) {
+        if (journalType !== undefined) return false;
         const value = entry[field];
-        // Pyruse compat: a missing field reads as ""
-        const text = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+        // Pyruse compat: a missing field reads as ""; Python's re cannot search anything but text
+        // (None, a number: TypeError, which Pyruse logs and takes as a non-match)
+        if (typeof value !== 'string' && value !== undefined) return false;
+        const text = value ?? '';
         for (const pattern of patterns) {
           const match = pattern.exec(text);
           if (match === null) continue;

@@ -42,7 +42,7 @@ export const topLevelSchema = {
       properties: {
         from: { type: 'string', description: 'Sender address.' },
         to: { anyOf: [stringList, { type: 'string' }], description: 'Recipient addresses (one address as a string is read as a list of one).' },
-        subject: { type: 'string', description: 'Default subject.' },
+        subject: { type: 'string', description: 'Subject of the daily report (default "Pyruse Report"); action_email has its own.' },
         sendmail: { ...stringList, minItems: 1, description: 'Program (and arguments) that reads a whole message on stdin.' },
         timeoutSeconds: { type: 'number', minimum: 0.1, maximum: 3600, description: 'Deadline of one sendmail run in seconds (default 120): past it its whole process group is killed and the message retried.' },
         smtp: {

@@ -43,7 +43,8 @@ export class Settings {
       from: email.from ?? 'peruse@localhost',
       // Pyruse compat: one address written as a string (Pyruse would iterate its characters)
       to: typeof email.to === 'string' ? [email.to] : email.to ?? ['root@localhost'],
-      subject: email.subject ?? 'Pyruse Notification',
+      // Pyruse compat: the subject of the daily report; action_email has its own default
+      subject: email.subject ?? 'Pyruse Report',
       sendmail: email.sendmail,
       timeoutSeconds: email.timeoutSeconds,
       smtp: email.smtp,

@@ -1,14 +1,46 @@
 import { isUtf8 } from 'node:buffer';
 import type { Entry } from '../modules/api.js';
 
-/** Fields python-systemd converts to numbers (its DEFAULT_CONVERTERS), plus the timestamps in µs. */
+/**
+ * Fields python-systemd 235 converts with `int` (its DEFAULT_CONVERTERS), plus the ones it makes a
+ * datetime or timedelta, kept here as their number of µs (templates render them as Python would).
+ */
 export const NUMERIC_FIELDS: ReadonlySet<string> = new Set([
-  'PRIORITY', 'SYSLOG_FACILITY', 'SYSLOG_PID', '_PID', '_UID', '_GID', 'LEADER', 'USERSPACE_USEC',
-  'INITRD_USEC', 'KERNEL_USEC', '_AUDIT_SESSION', '_AUDIT_LOGINUID', '_SYSTEMD_OWNER_UID',
-  'CODE_LINE', 'ERRNO', 'EXIT_STATUS', 'COREDUMP_PID', 'COREDUMP_UID', 'COREDUMP_GID',
-  'COREDUMP_SESSION', 'COREDUMP_SIGNAL', 'COREDUMP_TIMESTAMP', '__REALTIME_TIMESTAMP',
+  'PRIORITY', 'LEADER', 'SESSION_ID', 'USERSPACE_USEC', 'INITRD_USEC', 'KERNEL_USEC', '_UID', '_GID',
+  '_PID', 'SYSLOG_FACILITY', 'SYSLOG_PID', '_AUDIT_SESSION', '_AUDIT_LOGINUID', '_SYSTEMD_SESSION',
+  '_SYSTEMD_OWNER_UID', 'CODE_LINE', 'ERRNO', 'EXIT_STATUS', 'COREDUMP_PID', 'COREDUMP_UID',
+  'COREDUMP_GID', 'COREDUMP_SESSION', 'COREDUMP_SIGNAL', 'COREDUMP_TIMESTAMP', '__REALTIME_TIMESTAMP',
   '__MONOTONIC_TIMESTAMP', '_SOURCE_REALTIME_TIMESTAMP', '_SOURCE_MONOTONIC_TIMESTAMP',
 ]);
+
+/**
+ * Fields python-systemd makes a `uuid.UUID`. peruse keeps their journal text (32 hex digits);
+ * templates render them as Python's str() does, dashed (see {@link uuidText}).
+ */
+export const JOURNAL_UUID_FIELDS: ReadonlySet<string> = new Set(['MESSAGE_ID', '_MACHINE_ID', '_BOOT_ID']);
+
+const PYTHON_TYPES: Record<string, string> = {
+  __REALTIME_TIMESTAMP: 'datetime', _SOURCE_REALTIME_TIMESTAMP: 'datetime', COREDUMP_TIMESTAMP: 'datetime',
+  _SOURCE_MONOTONIC_TIMESTAMP: 'timedelta', __MONOTONIC_TIMESTAMP: 'Monotonic', MESSAGE_ID: 'UUID', _MACHINE_ID: 'UUID', _BOOT_ID: 'UUID',
+  COREDUMP: 'bytes',
+};
+
+/**
+ * The Python type python-systemd gives a journal field when it is not `str` ("int", "datetime",
+ * "timedelta", "Monotonic", "UUID", "bytes"), else undefined. Pyruse's filters met these types: a regex
+ * cannot search them, and a datetime or UUID never equals, nor orders with, a JSON number or text.
+ */
+export function pythonTypeOfField(field: string): string | undefined {
+  return PYTHON_TYPES[field] ?? (NUMERIC_FIELDS.has(field) ? 'int' : undefined);
+}
+
+/** The text Python's `str(uuid.UUID(text))` gives (lower-case, dashed), or undefined where UUID() raises. */
+export function uuidText(text: string): string | undefined {
+  const hex = text.replace(/urn:|uuid:/g, '').replace(/^\{+|\}+$/g, '').replace(/-/g, '');
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) return undefined;
+  const h = hex.toLowerCase();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
 
 /** Decodes bytes that are not valid UTF-8 with the configured 8-bit encoding, byte-exact for ISO-8859-1. */
 export function makeByteDecoder(encoding: string): (bytes: Uint8Array) => string {
@@ -43,10 +75,17 @@ export function typedValue(name: string, text: string): string | number {
   return NUMERIC_FIELDS.has(name) ? numberOrText(text) : text;
 }
 
-/** A numeric field's value: a malformed number stays a string, so comparison filters see a type mismatch, not a wrong number. */
+/** What Python's int() accepts of bytes: ASCII whitespace around, a sign, digits with single underscores. */
+const PYTHON_INT = /^[ \t\n\r\v\f]*[+-]?[0-9](?:_?[0-9])*[ \t\n\r\v\f]*$/;
+
+/**
+ * A numeric field's value, read as python-systemd's `int(value)`: what int() refuses ("5.5",
+ * "1e3", "0x10", "") stays a string, so comparison filters see a type mismatch, not a wrong number.
+ */
 export function numberOrText(text: string): string | number {
-  const n = Number(text);
-  return text !== '' && Number.isFinite(n) ? n : text;
+  if (!PYTHON_INT.test(text)) return text;
+  const n = Number(text.includes('_') ? text.replace(/_/g, '') : text);
+  return n === 0 ? 0 : n; // Python has no -0
 }
 
 /**

@@ -16,8 +16,11 @@ export type { Template } from '../text/template.js';
 export { compilePattern } from '../text/regex.js';
 export type { CompiledPattern } from '../text/regex.js';
 export { parseIp, parseNetwork, cachedParseIp, networkContains } from '../net/ip.js';
-export { compareSameType } from '../text/compare.js';
+export { compareCodePoints, compareSameType, pythonEqualityKey } from '../text/compare.js';
 export { userExists } from '../system/users.js';
+export { lifetimeBits } from '../state/dnat.js';
+export { counterKeyOf } from '../state/counters.js';
+export { pythonTypeOfField } from '../journal/fields.js';
 // natfw is a pure library; action_natfwTrace is its log-chain face
 export { ArchiveStore, DEFAULT_ARCHIVE_DIR } from '../natfw/archive.js';
 export { PROTOCOLS, type Protocol } from '../natfw/legacy.js';

@@ -5,9 +5,23 @@ import type { Persistent } from './state.js';
 /** Default hard cap of keys per counter (config `limits.counterKeys`). */
 export const DEFAULT_COUNTER_KEYS = 100_000;
 
+/**
+ * A counter key with its Python type: 5 and "5" are two keys, null is Python's None (Pyruse
+ * counts an entry whose key field is None under None). Saved as such in the JSON snapshot.
+ */
+export type CounterKey = string | number | null;
+
+/** The key of an entry value: text and numbers keep their type (True is 1, as a Python dict key), anything else its text. */
+export function counterKeyOf(value: unknown): CounterKey {
+  if (typeof value === 'string' || typeof value === 'number') return value;
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return String(value);
+}
+
 /** One key of one counter. Times are event times in µs. */
 interface KeyCount {
-  readonly key: string;
+  readonly key: CounterKey;
   /** Expiry of each raise that has a keepSeconds, ascending. */
   ticks: number[];
   /** Raises without keepSeconds: remembered until a reset. */
@@ -63,7 +77,7 @@ class TouchOrder {
 
 const isCurrent = (count: KeyCount, seq: number): boolean => !count.gone && count.touched === seq;
 
-type SavedKey = [key: string, ticks: number[], forever: number, graceUntil: number];
+type SavedKey = [key: CounterKey, ticks: number[], forever: number, graceUntil: number];
 
 /**
  * A counter category (e.g. "ssh"): one count per key (e.g. per IP address).
@@ -72,7 +86,7 @@ type SavedKey = [key: string, ticks: number[], forever: number, graceUntil: numb
  * A touch order is kept beside the keys, so the hard cap evicts the least recently touched key.
  */
 export class Counter {
-  private readonly keys = new Map<string, KeyCount>();
+  private readonly keys = new Map<CounterKey, KeyCount>();
   private readonly queues = new Map<number, ExpiryQueue<KeyCount>>();
   /** The queues' values as an array: walked at every raise, where a Map iterator would allocate. */
   private queueList: ExpiryQueue<KeyCount>[] = [];
@@ -92,7 +106,7 @@ export class Counter {
   }
 
   /** Adds one to `key`'s count and returns the new value (0 while a reset's grace lasts). */
-  raise(key: string, nowMicros: number, keepMicros: number | undefined): number {
+  raise(key: CounterKey, nowMicros: number, keepMicros: number | undefined): number {
     this.expire(nowMicros);
     const count = this.touch(key);
     if (count.graceUntil > nowMicros) return 0;
@@ -107,7 +121,7 @@ export class Counter {
   }
 
   /** Sets `key`'s count to 0; with a grace period, raises are ignored until it ends. */
-  reset(key: string, nowMicros: number, graceMicros: number | undefined): 0 {
+  reset(key: CounterKey, nowMicros: number, graceMicros: number | undefined): 0 {
     this.expire(nowMicros);
     if (graceMicros === undefined || graceMicros <= 0) {
       const count = this.keys.get(key);
@@ -123,7 +137,7 @@ export class Counter {
   }
 
   /** The current value, without changing anything (tests, `peruse` introspection). */
-  value(key: string, nowMicros: number): number {
+  value(key: CounterKey, nowMicros: number): number {
     const count = this.keys.get(key);
     if (count === undefined || count.graceUntil > nowMicros) return 0;
     let live = 0;
@@ -156,7 +170,7 @@ export class Counter {
     for (const [deadline, count] of deadlines) queue.push(deadline, count);
   }
 
-  private touch(key: string): KeyCount {
+  private touch(key: CounterKey): KeyCount {
     let count = this.keys.get(key);
     if (count === undefined) {
       if (this.keys.size >= this.maxKeys()) this.evictStalest();
@@ -246,6 +260,9 @@ export class CounterStore implements Persistent {
 }
 
 function isSavedKey(value: unknown): value is SavedKey {
-  return Array.isArray(value) && value.length === 4 && typeof value[0] === 'string' && Array.isArray(value[1])
+  // a non-finite number cannot come back from JSON (it is saved as null): only finite numbers are keys
+  const key: unknown = Array.isArray(value) ? value[0] : undefined;
+  const validKey = typeof key === 'string' || key === null || (typeof key === 'number' && Number.isFinite(key));
+  return Array.isArray(value) && value.length === 4 && validKey && Array.isArray(value[1])
     && typeof value[2] === 'number' && typeof value[3] === 'number';
 }

@@ -81,10 +81,13 @@ export class DnatIndex {
   }
 }
 
-/** The number of bits b such that 2^b is the smallest power of two >= keepSeconds. */
+/**
+ * The number of bits b such that 2^b is the smallest power of two above keepSeconds.
+ * Pyruse compat: rounded up to the *next* power of two (4 to 7 give 8, 64 gives 128, 63 gives 64).
+ */
 export function lifetimeBits(keepSeconds: number): number {
   let bits = 0;
-  while (2 ** bits < keepSeconds) bits++;
+  while (2 ** bits <= keepSeconds) bits++;
   return bits;
 }
 

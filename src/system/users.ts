@@ -20,8 +20,8 @@ function localUsers(): Set<string> {
 }
 
 /**
- * Whether the system knows this user (like Python's pwd.getpwnam): /etc/passwd first, then NSS
- * through `getent passwd` (LDAP, sssd…), answers cached for a minute.
+ * Whether the system knows this user *name* (like Python's pwd.getpwnam): /etc/passwd first, then
+ * NSS through `getent passwd` (LDAP, sssd…), answers cached for a minute.
  */
 export function userExists(name: unknown): boolean {
   if (typeof name !== 'string' || name === '' || name.length > 256 || /[\s:\0]/.test(name)) return false;
@@ -29,8 +29,10 @@ export function userExists(name: unknown): boolean {
   const now = Date.now();
   const cached = answers.get(name);
   if (cached && now - cached.at < CACHE_MS) return cached.exists;
-  const result = spawnSync('getent', ['passwd', '--', name], { timeout: 2000, stdio: ['ignore', 'ignore', 'ignore'] });
-  const exists = result.status === 0;
+  const result = spawnSync('getent', ['passwd', '--', name], { timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8' });
+  // Pyruse compat: names only. getent reads an all-digit key as a UID ("0" finds root), so the
+  // answer counts only when it names this very user: attackers do try "0" and "1000" as names.
+  const exists = result.status === 0 && String(result.stdout).split('\n').some((line) => line.split(':')[0] === name);
   if (answers.size > 10_000) answers.clear(); // bounded under a dictionary attack
   answers.set(name, { exists, at: now });
   return exists;

@@ -1,7 +1,11 @@
 import { ConfigError } from '../config/errors.js';
+import { JOURNAL_UUID_FIELDS, uuidText } from '../journal/fields.js';
+import { pythonDatetimeRepr, pythonStringRepr, pythonTimedeltaRepr, pythonTimedeltaStr } from './python-repr.js';
 
 /** Fields whose number is a point in time (µs) and renders as a date. */
 const TIMESTAMP_FIELDS = new Set(['__REALTIME_TIMESTAMP', '_SOURCE_REALTIME_TIMESTAMP', 'COREDUMP_TIMESTAMP']);
+/** Fields whose number is a duration (µs): python-systemd makes it a timedelta. */
+const DURATION_FIELDS = new Set(['_SOURCE_MONOTONIC_TIMESTAMP']);
 
 export interface Template {
   readonly source: string;
@@ -103,15 +107,33 @@ export function compileTemplate(source: string, argsSubPath = 'message'): Templa
 function pythonStr(field: string, value: unknown): string {
   // Pyruse compat: a missing field renders as Python's None
   if (value === undefined || value === null) return 'None';
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') {
+    // Pyruse compat: python-systemd makes these a UUID, whose str() is the dashed form
+    if (JOURNAL_UUID_FIELDS.has(field)) return uuidText(value) ?? value;
+    return value;
+  }
   if (typeof value === 'number') {
     if (TIMESTAMP_FIELDS.has(field)) return formatTimestamp(value);
+    if (DURATION_FIELDS.has(field)) return pythonTimedeltaStr(value);
     return Number.isInteger(value) ? String(value) : pythonFloatStr(value);
   }
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (typeof value === 'bigint') return value.toString();
   if (Buffer.isBuffer(value)) return value.toString('latin1');
   return JSON.stringify(value);
+}
+
+/** Python's repr() (or ascii()) of a field value, typed as python-systemd types it. */
+function pythonRepr(field: string, value: unknown, asciiOnly: boolean): string {
+  if (typeof value === 'string') {
+    const uuid = JOURNAL_UUID_FIELDS.has(field) ? uuidText(value) : undefined;
+    return uuid !== undefined ? `UUID('${uuid}')` : pythonStringRepr(value, asciiOnly);
+  }
+  if (typeof value === 'number') {
+    if (TIMESTAMP_FIELDS.has(field)) return pythonDatetimeRepr(value);
+    if (DURATION_FIELDS.has(field)) return pythonTimedeltaRepr(value);
+  }
+  return pythonStr(field, value);
 }
 
 function pythonFloatStr(value: number): string {
@@ -122,7 +144,7 @@ function pythonFloatStr(value: number): string {
 
 function renderValue(field: string, value: unknown, conversion: string, spec: FormatSpec | undefined): string {
   if (conversion === 'r' || conversion === 'a') {
-    const text = typeof value === 'string' ? `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : pythonStr(field, value);
+    const text = pythonRepr(field, value, conversion === 'a');
     return spec ? pad(text, spec, '<') : text;
   }
   if (!spec) return pythonStr(field, value);
@@ -214,12 +236,16 @@ function two(n: number): string {
   return n < 10 ? '0' + n : String(n);
 }
 
-/** `YYYY-MM-DD hh:mm:ss.µµµµµµ` in local time, as Pyruse prints a journal timestamp. */
+/**
+ * `YYYY-MM-DD hh:mm:ss.µµµµµµ` in local time, as Pyruse prints a journal timestamp (Python's
+ * str() of a datetime, which leaves the fraction out when it is zero).
+ */
 export function formatTimestamp(micros: number): string {
   const ms = Math.floor(micros / 1000);
   const d = new Date(ms);
-  const fraction = String(Math.floor(((micros % 1_000_000) + 1_000_000) % 1_000_000)).padStart(6, '0');
-  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${fraction}`;
+  const micro = Math.floor(((micros % 1_000_000) + 1_000_000) % 1_000_000);
+  const fraction = micro === 0 ? '' : `.${String(micro).padStart(6, '0')}`;
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}${fraction}`;
 }
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];

@@ -69,6 +69,19 @@ describe('counters', () => {
     // the cost per raise whatever the number of keys: `npm run bench`, rows state.*
   });
 
+  it('the key 5 (number) and "5" (text) are two keys, as in Python, and keep their type across a snapshot', () => {
+    const store = new CounterStore();
+    const c = store.counter('n');
+    expect(c.raise(5, 0, undefined)).toBe(1);
+    expect(c.raise('5', 0, undefined)).toBe(1);
+    expect(c.raise(5, 0, undefined)).toBe(2);
+    expect(c.raise(null, 0, undefined)).toBe(1);
+    const restored = new CounterStore();
+    restored.restore(JSON.parse(JSON.stringify(store.snapshot())), 1 * S);
+    const r = restored.counter('n');
+    expect([r.value(5, S), r.value('5', S), r.value(null, S), r.value('None', S)]).toEqual([2, 1, 1, 0]);
+  });
+
   it('restores a snapshot without the raises that expired meanwhile', () => {
     const store = new CounterStore();
     store.counter('ssh').raise('ip', 0, 600 * S);
@@ -115,7 +128,27 @@ describe('action_counterRaise and action_counterReset', () => {
     expect(e.fails).toBe(1); // "a" was evicted as the oldest key
   });
 
-  it('a missing key field stops the entry with a logged error', async () => {
+  it('a key field holding 5 and one holding "5" raise two counts', async () => {
+    const { program } = await build(config);
+    const n1 = { what: 'fail', ip: 5, __REALTIME_TIMESTAMP: 0 } as Record<string, unknown>;
+    const t1 = { what: 'fail', ip: '5', __REALTIME_TIMESTAMP: 0 } as Record<string, unknown>;
+    const n2 = { what: 'fail', ip: 5, __REALTIME_TIMESTAMP: 0 } as Record<string, unknown>;
+    for (const e of [n1, t1, n2]) await run(program!, e);
+    expect([n1.fails, t1.fails, n2.fails]).toEqual([1, 1, 2]);
+  });
+
+  it('a key field holding None (a group that did not take part) is counted under None, not an error', async () => {
+    const { program } = await build({ actions: { Raise: [
+      { filter: 'filter_pcre', args: { field: 'MESSAGE', re: '^fail(?: from (?P<ip>\\S+))?$' } },
+      { action: 'action_counterRaise', args: { counter: 'ssh', for: 'ip', save: 'fails' } },
+    ] } });
+    const a: Record<string, unknown> = { MESSAGE: 'fail' }, b: Record<string, unknown> = { MESSAGE: 'fail' };
+    const c: Record<string, unknown> = { MESSAGE: 'fail from None' };
+    for (const e of [a, b, c]) await run(program!, e);
+    expect([a.ip, a.fails, b.fails, c.fails]).toEqual([null, 1, 2, 1]);
+  });
+
+  it('a missing key field stops the entry with a logged error, as Python\'s entry[for] does', async () => {
     const { program } = await build(config);
     const e: Record<string, unknown> = { what: 'fail', __REALTIME_TIMESTAMP: 0 };
     const log = await run(program!, e);

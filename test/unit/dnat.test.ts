@@ -6,8 +6,8 @@ const S = 1_000_000;
 const v = (saddr: string, addr: string, port?: string) => ({ saddr, sport: undefined, addr, port, daddr: undefined, dport: undefined });
 
 describe('DNAT table', () => {
-  it('rounds keepSeconds up to a power of two, 63 giving 64', () => {
-    expect([1, 2, 3, 4, 5, 8, 63, 64, 65].map(lifetimeBits)).toEqual([0, 1, 2, 2, 3, 3, 6, 6, 7]);
+  it('rounds keepSeconds up to the next power of two as Pyruse does: 4 to 7 give 8, 63 gives 64, 64 gives 128', () => {
+    expect([1, 2, 3, 4, 5, 7, 8, 63, 64, 65].map((k) => 2 ** lifetimeBits(k))).toEqual([2, 4, 4, 8, 8, 8, 16, 64, 128, 128]);
   });
 
   it('keeps a mapping while floor(now/2^b) <= floor(t/2^b) + 1, and no longer', () => {
@@ -125,6 +125,22 @@ describe('action_dnatCapture and action_dnatReplace', () => {
     await run(program!, kernel(T0));
     await run(program!, late);
     expect(late.clientIP).toBe('10.0.0.1');
+  });
+
+  it('a keepSeconds of 64 keeps the mapping in 128 s buckets, as Pyruse does', async () => {
+    const config = { actions: {
+      C: [{ filter: 'filter_equals', args: { field: 'k', value: 1 } }, { action: 'action_dnatCapture', args: { saddr: 's', addr: 'a', keepSeconds: 64 } }],
+      R: [{ action: 'action_dnatReplace', args: { addr: 'a', saddrInto: 'a' } }],
+    } };
+    const { program } = await build(config);
+    // captured at 0 s (bucket 0 of 128 s): still known at 255 s (bucket 1), gone at 256 s
+    await run(program!, { k: 1, s: '12.34.56.78', a: '10.0.0.1', __REALTIME_TIMESTAMP: 0 });
+    const kept = { a: '10.0.0.1', __REALTIME_TIMESTAMP: 255 * S };
+    const gone = { a: '10.0.0.1', __REALTIME_TIMESTAMP: 256 * S };
+    await run(program!, kept);
+    await run(program!, gone);
+    expect(kept.a).toBe('12.34.56.78');
+    expect(gone.a).toBe('10.0.0.1');
   });
 
   it('an entry lacking a match field is left unchanged', async () => {

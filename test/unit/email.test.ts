@@ -100,19 +100,30 @@ describe('mailer', () => {
 });
 
 describe('action_email', () => {
-  it('renders the template and uses the default subject from the email section', () => {
+  it('renders the template; without a subject it sends "Pyruse Notification" even when email.subject is set, as Pyruse does', () => {
     const mailer = memoryMailer();
     const action = email.create({ message: '[{n:^9d}] Failed login from {thatIP}.' }, fakeContext({ mailer, settings: settings() }));
     const before = performance.now();
     action.act({ n: 12, thatIP: '12.34.56.78' });
     expect(performance.now() - before).toBeLessThan(50);
-    expect(mailer.sent).toEqual([{ subject: 'Peruse', text: '[   12    ] Failed login from 12.34.56.78.' }]);
+    expect(mailer.sent).toEqual([{ subject: 'Pyruse Notification', text: '[   12    ] Failed login from 12.34.56.78.' }]);
   });
 
   it('Pyruse compat: without an email section the subject is "Pyruse Notification"', () => {
     const mailer = memoryMailer();
     email.create({ message: 'm' }, fakeContext({ mailer })).act({});
     expect(mailer.sent[0]!.subject).toBe('Pyruse Notification');
+  });
+
+  it('the subject argument wins over every default', () => {
+    const mailer = memoryMailer();
+    email.create({ message: 'm', subject: 'Failure notification' }, fakeContext({ mailer, settings: settings() })).act({});
+    expect(mailer.sent[0]!.subject).toBe('Failure notification');
+  });
+
+  it('email.subject is the daily report subject, "Pyruse Report" when unset, as Pyruse does', () => {
+    expect(settings().email.subject).toBe('Peruse');
+    expect(new Settings({ actions: {} }, '/tmp/t.json').email.subject).toBe('Pyruse Report');
   });
 
   it('a bad template is a config error (E_BAD_TEMPLATE at message)', () => {

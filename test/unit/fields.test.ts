@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeByteDecoder, typeJsonEntry } from '../../src/journal/fields.js';
+import { makeByteDecoder, numberOrText, typeJsonEntry, uuidText } from '../../src/journal/fields.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseIp, parseNetwork } from '../../src/net/ip.js';
 
@@ -10,6 +10,26 @@ describe('journal field typing', () => {
   });
   it('keeps a malformed number as a string so comparisons see a type mismatch', () => {
     expect(typeJsonEntry({ PRIORITY: 'high' }, makeByteDecoder('latin1'))).toEqual({ PRIORITY: 'high' });
+  });
+  it('types every int field of python-systemd 235\'s DEFAULT_CONVERTERS as a number, _SYSTEMD_SESSION and SESSION_ID included', () => {
+    const ints = ['PRIORITY', 'LEADER', 'SESSION_ID', 'USERSPACE_USEC', 'INITRD_USEC', 'KERNEL_USEC', '_UID', '_GID', '_PID',
+      'SYSLOG_FACILITY', 'SYSLOG_PID', '_AUDIT_SESSION', '_AUDIT_LOGINUID', '_SYSTEMD_SESSION', '_SYSTEMD_OWNER_UID', 'CODE_LINE',
+      'ERRNO', 'EXIT_STATUS', 'COREDUMP_PID', 'COREDUMP_UID', 'COREDUMP_GID', 'COREDUMP_SESSION', 'COREDUMP_SIGNAL'];
+    const entry = typeJsonEntry(Object.fromEntries(ints.map((name) => [name, '7'])), makeByteDecoder('latin1'));
+    expect(entry).toEqual(Object.fromEntries(ints.map((name) => [name, 7])));
+    expect(typeJsonEntry({ _SYSTEMD_USER_SLICE: '7', INVOCATION_ID: '7', _SYSTEMD_UNIT: '7' }, makeByteDecoder('latin1')))
+      .toEqual({ _SYSTEMD_USER_SLICE: '7', INVOCATION_ID: '7', _SYSTEMD_UNIT: '7' });
+  });
+  it('reads numbers as Python\'s int() does: spaces, sign and underscores yes; decimals, exponents and hex stay text', () => {
+    const typed = (text: string) => numberOrText(text);
+    expect([' 42\n', '+5', '-0', '1_000', '007'].map(typed)).toEqual([42, 5, 0, 1000, 7]);
+    expect(['5.5', '1e3', '0x10', '', ' ', '1__0', '_1', 'Infinity', '\u0663'].map(typed)).toEqual(['5.5', '1e3', '0x10', '', ' ', '1__0', '_1', 'Infinity', '\u0663']);
+  });
+  it('reads a journal UUID as python-systemd\'s uuid.UUID prints it, dashed; what UUID() refuses gets no dashes', () => {
+    expect(uuidText('FC2E22BC6EE647B6B90729AB34A250B1')).toBe('fc2e22bc-6ee6-47b6-b907-29ab34a250b1');
+    expect(uuidText('{fc2e22bc-6ee6-47b6-b907-29ab34a250b1}')).toBe('fc2e22bc-6ee6-47b6-b907-29ab34a250b1');
+    expect(uuidText('fc2e22bc6ee647b6b90729ab34a250')).toBeUndefined();
+    expect(uuidText('not-a-uuid')).toBeUndefined();
   });
   it('decodes a non-UTF-8 byte array with ISO-8859-1, byte-exact', () => {
     const bytes = [...Buffer.from('jos', 'latin1'), 0xe9, 0x20, 0x80, 0x9f];

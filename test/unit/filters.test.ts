@@ -22,6 +22,15 @@ describe('filter_equals', () => {
   it('is false on a missing field', () => {
     expect(make(equals, { field: 'x', value: 'None' }).test({})).toBe(false);
   });
+  it('with value null passes on a missing or null field, as Python\'s entry.get(field) == None', () => {
+    const f = make(equals, { field: 'x', value: null });
+    expect([{}, { x: null }, { x: '' }, { x: 0 }].map((e) => f.test(e))).toEqual([true, true, false, false]);
+  });
+  it('true equals 1 and false equals 0, as in Python', () => {
+    expect(make(equals, { field: 'n', value: true }).test({ n: 1 })).toBe(true);
+    expect(make(equals, { field: 'n', value: false }).test({ n: 0 })).toBe(true);
+    expect(make(equals, { field: 'n', value: true }).test({ n: '1' })).toBe(false);
+  });
 });
 
 describe('comparison filters', () => {
@@ -35,6 +44,14 @@ describe('comparison filters', () => {
     expect(make(lowerOrEquals, { field: 's', value: 'm' }).test({ s: 'a' })).toBe(true);
     expect(make(greaterOrEquals, { field: 's', value: 'm' }).test({ s: 'a' })).toBe(false);
   });
+  it('compare strings by code point as Python does: an emoji comes after U+FFFD', () => {
+    // JS's own < orders UTF-16 units: "\u{1F600}" (D83D DE00) < "\uFFFD"
+    expect(make(greaterOrEquals, { field: 's', value: '\uFFFD' }).test({ s: '\u{1F600}' })).toBe(true);
+    expect(make(lowerOrEquals, { field: 's', value: '\uFFFD' }).test({ s: '\u{1F600}' })).toBe(false);
+    expect(make(lowerOrEquals, { field: 's', value: 'a\u{1F600}' }).test({ s: 'a\uE000' })).toBe(true);
+    expect(make(greaterOrEquals, { field: 's', value: 'ab' }).test({ s: 'ab' })).toBe(true);
+    expect(make(greaterOrEquals, { field: 's', value: 'abc' }).test({ s: 'ab' })).toBe(false);
+  });
   it('treat a type mismatch as a non-match: "10" <= 9 is not coerced', () => {
     expect(make(lowerOrEquals, { field: 'n', value: 9 }).test({ n: '1' })).toBe(false);
     expect(make(greaterOrEquals, { field: 'n', value: 9 }).test({ n: '10' })).toBe(false);
@@ -47,6 +64,11 @@ describe('filter_in', () => {
     const f = make(inFilter, { field: 'PRIORITY', values: [2, 3] });
     expect([1, 2, 3, '2'].map((p) => f.test({ PRIORITY: p }))).toEqual([false, true, true, false]);
   });
+  it('with null among the values passes on a missing field, as Python\'s entry.get(field) in values', () => {
+    const f = make(inFilter, { field: 'user', values: [null, 'root'] });
+    expect([{}, { user: null }, { user: 'root' }, { user: 'None' }].map((e) => f.test(e))).toEqual([true, true, true, false]);
+    expect(make(inFilter, { field: 'user', values: ['root'] }).test({})).toBe(false);
+  });
 });
 
 describe('filter_inNetworks', () => {
@@ -57,8 +79,12 @@ describe('filter_inNetworks', () => {
   it('matches IPv6 CIDRs and bare addresses as /128', () => {
     expect(['fd12::5', 'fe80::1', '2001:db8::1', '2001:db8::2', '2001:DB8:0::1'].map((IP) => f.test({ IP }))).toEqual([true, false, true, false, true]);
   });
-  it('reads an IPv4-mapped IPv6 address as the IPv4 address', () => {
-    expect(f.test({ IP: '::ffff:10.1.2.3' })).toBe(true);
+  it('treats ::ffff:10.1.2.3 as IPv6, as Python\'s ipaddress: not in an IPv4 network, in ::ffff:0:0/96', () => {
+    expect(f.test({ IP: '::ffff:10.1.2.3' })).toBe(false);
+    expect(f.test({ IP: '::FFFF:192.168.1.7' })).toBe(false);
+    const mapped = make(inNetworks, { field: 'IP', nets: ['::ffff:0:0/96'] });
+    expect(mapped.test({ IP: '::ffff:10.1.2.3' })).toBe(true);
+    expect(mapped.test({ IP: '10.1.2.3' })).toBe(false);
   });
   it('is false for text that is not exactly an address', () => {
     expect(['10.0.0.1;drop', 'host.example', '', '10.0.0.1 ', undefined, 167772161].map((IP) => f.test({ IP } as Entry))).toEqual([false, false, false, false, false, false]);
@@ -130,5 +156,46 @@ describe('filter_userExists', () => {
     expect(f.test({ u: 'root' })).toBe(true);
     expect(f.test({ u: 'no-such-user-' + process.pid })).toBe(false);
     expect(f.test({ u: 'root\nx' })).toBe(false);
+  });
+  it('looks up names only, as Pyruse does: "0" and "1000" are not UIDs', () => {
+    const f = make(userExists, { field: 'u' });
+    expect(f.test({ u: '0' })).toBe(false);
+    expect(f.test({ u: '1000' })).toBe(false);
+    expect(f.test({ u: '65534' })).toBe(false);
+  });
+});
+
+describe('fields python-systemd does not give as text', () => {
+  const makeWarned = <A>(module: FilterModule<A>, args: A) => {
+    const ctx = fakeContext();
+    return { filter: module.create(args, ctx), warnings: ctx.warnings };
+  };
+  it('a regex on a number never passes, as Python\'s re raises TypeError on it, and check says so for journal int fields', () => {
+    const { filter, warnings } = makeWarned(pcre, { field: 'PRIORITY', re: '^[0-3]$' });
+    expect(filter.test({ PRIORITY: 3 })).toBe(false);
+    expect(warnings.join('\n')).toContain('python-systemd gives PRIORITY as a int');
+    const saved = make(pcre, { field: 'fails', re: '^5$' });
+    expect(saved.test({ fails: 5 })).toBe(false);
+    expect(saved.test({ fails: '5' })).toBe(true);
+    expect(make(pcreAny, { field: 'n', re: ['.*'] }).test({ n: null })).toBe(false);
+    expect(make(pcre, { field: 'n', re: '^$' }).test({})).toBe(true);
+  });
+  it('a regex on a UUID field never passes, as under Pyruse, with a warning', () => {
+    const { filter, warnings } = makeWarned(pcre, { field: '_BOOT_ID', re: '^[0-9a-f]+$' });
+    expect(filter.test({ _BOOT_ID: 'fc2e22bc6ee647b6b90729ab34a250b1' })).toBe(false);
+    expect(warnings).toHaveLength(1);
+  });
+  it('a UUID or datetime field never equals, nor orders with, a JSON value, as under Pyruse, with a warning', () => {
+    const uuid = 'fc2e22bc6ee647b6b90729ab34a250b1';
+    for (const [module, args] of [
+      [equals, { field: 'MESSAGE_ID', value: uuid }], [inFilter, { field: 'MESSAGE_ID', values: [uuid] }],
+      [greaterOrEquals, { field: '__REALTIME_TIMESTAMP', value: 0 }], [lowerOrEquals, { field: '_BOOT_ID', value: 'g' }],
+    ] as const) {
+      const { filter, warnings } = makeWarned(module as FilterModule<unknown>, args);
+      expect(filter.test({ MESSAGE_ID: uuid, _BOOT_ID: uuid, __REALTIME_TIMESTAMP: 5 }), JSON.stringify(args)).toBe(false);
+      expect(warnings, JSON.stringify(args)).toHaveLength(1);
+    }
+    expect(make(inFilter, { field: 'MESSAGE_ID', values: [null, uuid] }).test({})).toBe(true);
+    expect(make(equals, { field: 'MESSAGE_ID', value: null }).test({})).toBe(true);
   });
 });

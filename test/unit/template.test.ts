@@ -24,7 +24,28 @@ describe('Python str.format templates', () => {
   it('renders the journal timestamp as local YYYY-MM-DD hh:mm:ss.µµµµµµ', () => {
     const micros = new Date(2026, 0, 2, 3, 4, 5).getTime() * 1000 + 123456;
     expect(render('at {__REALTIME_TIMESTAMP}', { __REALTIME_TIMESTAMP: micros })).toBe('at 2026-01-02 03:04:05.123456');
-    expect(formatTimestamp(new Date(2026, 11, 31, 23, 59, 59).getTime() * 1000)).toBe('2026-12-31 23:59:59.000000');
+  });
+  it('leaves the fraction out of a timestamp with zero microseconds, as Python\'s str(datetime)', () => {
+    expect(formatTimestamp(new Date(2026, 11, 31, 23, 59, 59).getTime() * 1000)).toBe('2026-12-31 23:59:59');
+  });
+  it('!r renders Python\'s repr: double quotes around a text holding a single quote, escapes, non-printables', () => {
+    expect(render('{s!r}', { s: "it's" })).toBe('"it\'s"');
+    expect(render('{s!r}', { s: 'say "hi"' })).toBe('\'say "hi"\'');
+    expect(render('{s!r}', { s: 'both \' and "' })).toBe('\'both \\\' and "\'');
+    expect(render('{s!r}', { s: 'a\tb\nc\rd\\e' })).toBe("'a\\tb\\nc\\rd\\\\e'");
+    expect(render('{s!r}', { s: '\x00\x1b\x7f\u00a0\u00ad\u2028\u200b' })).toBe("'\\x00\\x1b\\x7f\\xa0\\xad\\u2028\\u200b'");
+    expect(render('{s!r}', { s: 'é٣\u{1F600}\u{E0001}' })).toBe("'é٣\u{1F600}\\U000e0001'");
+    expect(render('{s!a}', { s: 'é\u{1F600}' })).toBe("'\\xe9\\U0001f600'");
+    expect(render('{n!r}|{m!r}|{s!r:>6}', { n: 5, s: 'x' })).toBe("5|None|   'x'");
+  });
+  it('renders python-systemd\'s UUIDs and timedeltas as Python prints them', () => {
+    const id = 'fc2e22bc6ee647b6b90729ab34a250b1';
+    expect(render('{_BOOT_ID} {MESSAGE_ID!r}', { _BOOT_ID: id, MESSAGE_ID: id })).toBe("fc2e22bc-6ee6-47b6-b907-29ab34a250b1 UUID('fc2e22bc-6ee6-47b6-b907-29ab34a250b1')");
+    expect(render('{_SOURCE_MONOTONIC_TIMESTAMP}|{_SOURCE_MONOTONIC_TIMESTAMP!r}', { _SOURCE_MONOTONIC_TIMESTAMP: 5_000_123 })).toBe('0:00:05.000123|datetime.timedelta(seconds=5, microseconds=123)');
+    expect(render('{_SOURCE_MONOTONIC_TIMESTAMP}', { _SOURCE_MONOTONIC_TIMESTAMP: 2 * 86_400_000_000 + 3_600_000_000 })).toBe('2 days, 1:00:00');
+    const micros = new Date(2026, 0, 2, 3, 4, 5).getTime() * 1000;
+    expect(render('{__REALTIME_TIMESTAMP!r}', { __REALTIME_TIMESTAMP: micros + 7 })).toBe('datetime.datetime(2026, 1, 2, 3, 4, 5, 7)');
+    expect(render('{__REALTIME_TIMESTAMP!r}', { __REALTIME_TIMESTAMP: micros - 5_000_000 })).toBe('datetime.datetime(2026, 1, 2, 3, 4)');
   });
   it('rejects a single closing brace, an unclosed field and an empty field with E_BAD_TEMPLATE', () => {
     for (const bad of ['a } b', 'a {b', 'a {} b', '{x:~~~}']) {
