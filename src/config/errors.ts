@@ -20,7 +20,8 @@ export type WarningCode =
   | 'W_REGEX_FALLBACK' // RE2 refused the pattern; it runs on the backtracking JS engine
   | 'W_UNKNOWN_KEY' // an unknown top-level key (kept: a user module may read it)
   | 'W_JUMP_CHAIN_ABOVE' // a chain is declared above the chain that first jumps to it
-  | 'W_MODULE'; // a module's own config-time warning
+  | 'W_MODULE' // a module's own config-time warning
+  | 'W_SET_MISSING'; // a ban step names a set that does not exist, and peruse does not manage the firewall
 
 /** Thrown by a module's `create` for a semantic error in its args. */
 export class ConfigError extends Error {
