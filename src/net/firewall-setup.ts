@@ -2,6 +2,7 @@
 // crowdsec's bouncer do): the sets every ban step names, and the rules that drop their traffic.
 // Idempotent: run at every `peruse run`, reload and `bans restore`; a set that exists is left as
 // it is (its elements, its flags: an admin's set of a Pyruse setup keeps working).
+import path from 'node:path';
 import type { PathSegment } from '../config/errors.js';
 import type { Settings } from '../config/settings.js';
 import type { CommandRunner } from '../system/exec.js';
@@ -44,15 +45,28 @@ const BAN_ACTIONS = {
 
 export function firewallOptions(settings: Settings): FirewallOptions {
   const section = settings.section<{ manage: boolean; iptables: string[]; ip6tables: string[] }>('firewall');
+  const ipset = backendCommand(ipsetBackend, settings.section('ipsetBan'));
   return {
     manage: section.manage !== false,
-    iptables: argv(section.iptables, '/usr/sbin/iptables'),
-    ip6tables: argv(section.ip6tables, '/usr/sbin/ip6tables'),
+    iptables: argv(section.iptables) ?? besideIpset(ipset, 'iptables'),
+    ip6tables: argv(section.ip6tables) ?? besideIpset(ipset, 'ip6tables'),
   };
 }
 
-function argv(value: unknown, fallback: string): string[] {
-  return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string') ? value : [fallback];
+function argv(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string') ? value : undefined;
+}
+
+/**
+ * iptables runs where the configured ipset runs: `ip netns exec NS ipset -exist` gives
+ * `ip netns exec NS iptables`, `/usr/sbin/ipset` gives `/usr/sbin/iptables`. An ipset command that
+ * is not ipset (a recorder script) gives none: the rules are then not made (never in another firewall).
+ */
+export function besideIpset(ipset: readonly string[], program: 'iptables' | 'ip6tables'): string[] {
+  const at = ipset.findIndex((word) => path.basename(word) === 'ipset');
+  if (at < 0) return [];
+  const dir = path.dirname(ipset[at]!);
+  return [...ipset.slice(0, at), dir === '.' ? program : path.join(dir, program)];
 }
 
 /** Every set the config's ban steps name (built-in ban actions), once per backend and set. */
@@ -200,6 +214,10 @@ async function setupIpset(sets: NamedSet[], ipset: string[], options: FirewallOp
       result.created.push(`ipset ${named.set}`);
     }
     const tables = named.family === 4 ? options.iptables : options.ip6tables;
+    if (tables.length === 0) {
+      problem(`ipset ${named.set}: no DROP rule made, the ipset command (${ipset.join(' ')}) is not ipset: set firewall.${named.family === 4 ? 'iptables' : 'ip6tables'}`);
+      continue;
+    }
     for (const chain of IPTABLES_CHAINS) {
       const rule = ['-m', 'set', '--match-set', named.set, 'src', '-j', 'DROP'];
       // -C first: the rule goes in once however often peruse starts

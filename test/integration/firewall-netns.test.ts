@@ -66,7 +66,7 @@ function writeConfig(backend: 'nft' | 'ipset', extra: Record<string, unknown> = 
     storage: path.join(dir, 'storage'),
     nftBan: { nft: [...inNs(SERVER), 'nft'] },
     ipsetBan: { ipset: [...inNs(SERVER), 'ipset', '-exist', '-quiet'] },
-    firewall: { iptables: [...inNs(SERVER), 'iptables'], ip6tables: [...inNs(SERVER), 'ip6tables'] },
+    // no firewall.iptables: iptables runs where the ipset command runs (in the namespace)
     ...extra,
   }));
   return dir;
