@@ -120,7 +120,8 @@ export function composeConfig(pkg: string, rules: string[]): { json: Record<stri
     : [];
   const unique = [...new Set(rules)];
   if (unique.length === 0) return '--rules names no rule';
-  const missing = unique.filter((r) => !available.includes(r));
+  const bundledOnly = (r: string) => available.length === 0 && r === 'sshd';
+  const missing = unique.filter((r) => !available.includes(r) && !bundledOnly(r));
   if (available.length === 0 && unique.length === 1 && unique[0] === 'sshd') {
     // the bundled example: the sshd rule, DNAT-aware, with its own email and storage settings
     const example = path.join(pkg, 'examples', 'peruse.json');

@@ -5,7 +5,7 @@
 // re2 is a native addon: without a prebuilt binary it compiles for minutes. Its documented mirror
 // variable (RE2_DOWNLOAD_MIRROR) points it at the binary this tree already built, so npm installs
 // everything else as it would on a server, in under a minute.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,18 +21,29 @@ function run(argv: string[], env: NodeJS.ProcessEnv = process.env) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** The same without blocking: vitest's worker must keep answering while npm runs for a minute. */
+function runAsync(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
 const installedPeruse = (...args: string[]) => run([path.join(prefix, 'bin', 'peruse'), ...args]);
 
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'peruse-install-'));
   prefix = path.join(work, 'prefix');
-  const packed = run(['npm', 'pack', '--silent', '--pack-destination', work]);
+  const packed = await runAsync(['npm', 'pack', '--silent', '--pack-destination', work]);
   expect(packed.code, packed.err).toBe(0);
   const tarball = path.join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
   const mirror = path.join(work, 're2-mirror');
   mkdirSync(mirror);
   copyFileSync(path.join(ROOT, 'node_modules/re2/build/Release/re2.node'), path.join(mirror, `${process.platform}-${process.arch}-${process.versions.modules}`));
-  const install = run(['npm', 'install', '-g', '--no-audit', '--no-fund', '--prefix', prefix, tarball], {
+  const install = await runAsync(['npm', 'install', '-g', '--no-audit', '--no-fund', '--prefix', prefix, tarball], {
     ...process.env, RE2_DOWNLOAD_MIRROR: mirror, RE2_DOWNLOAD_SKIP_PATH: '1', RE2_DOWNLOAD_SKIP_VER: '1', npm_config_platform: process.platform,
   });
   expect(install.code, install.err).toBe(0);
