@@ -108,6 +108,14 @@ describe.sequential('peruse status and bans through a running daemon', () => {
     expect(statSync(path.dirname(socket)).mode & 0o777).toBe(0o700);
   });
 
+  it('at start the daemon made the sets its ban steps name and the rules dropping their traffic', () => {
+    const table = ns.run(['nft', 'list', 'table', 'inet', 'peruse']);
+    expect(table).toMatch(/set ban4 \{\s*type ipv4_addr\s*flags timeout/);
+    expect(table).toMatch(/set ban6 \{\s*type ipv6_addr\s*flags timeout/);
+    expect(table.match(/ip saddr @ban4 drop/g)).toHaveLength(2);
+    expect(table.match(/ip6 saddr @ban6 drop/g)).toHaveLength(2);
+  });
+
   it('status --json shows the daemon\'s figures: entries, journal position, bans per set, emails, step errors, config', async () => {
     writeJournal(['Failed password for root from 203.0.113.7 port 4242 ssh2', 'boom', 'Failed password for bob from 2001:db8::7 port 4243 ssh2', 'routine line']);
     await waitFor('both bans in nft', () => nftElements(ns, V4).has('203.0.113.7') && nftElements(ns, V6).has('2001:db8::7'));
@@ -165,6 +173,28 @@ describe.sequential('peruse status and bans through a running daemon', () => {
     expect(nftElements(ns, V4).has('203.0.113.7')).toBe(false);
     expect(status().bans.active.nft![V4]).toBe(1);
     await waitFor('the store file', () => !readFileSync(path.join(dir, 'storage', 'bans-nft.json'), 'utf8').includes('203.0.113.7'));
+  });
+
+  it('a ban for another config file is not the daemon\'s business: the command acts directly on that config\'s store', () => {
+    const other = path.join(dir, 'other.json');
+    const config = JSON.parse(readFileSync(path.join(dir, 'peruse.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(other, JSON.stringify({ ...config, storage: path.join(dir, 'other-storage') }));
+    const r = peruse('bans', 'ban', '198.51.100.50', '--config', other);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/the daemon on .* runs .*peruse\.json, not this config: acting directly/);
+    expect(nftElements(ns, V4).has('198.51.100.50')).toBe(true);
+    expect(readFileSync(path.join(dir, 'other-storage', 'bans-nft.json'), 'utf8')).toContain('198.51.100.50');
+    expect(status().bans.active.nft![V4]).toBe(1); // the daemon's own store did not get it
+  });
+
+  it('a reload naming a new set makes it, and status shows when the config was loaded', async () => {
+    const before = Date.parse(status().config.loadedAt);
+    const file = path.join(dir, 'peruse.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"inet peruse ban4"', '"inet peruse extra4"'));
+    daemon.kill('SIGHUP');
+    await waitFor('the reload', () => /reloaded/.test(stderr));
+    expect(ns.run(['nft', 'list', 'table', 'inet', 'peruse'])).toMatch(/ip saddr @extra4 drop/);
+    expect(Date.parse(status().config.loadedAt)).toBeGreaterThan(before);
   });
 
   it('after SIGTERM no daemon answers: status exits 3, and the socket is gone', async () => {
