@@ -1,7 +1,8 @@
 import { loadConfigFile } from '../config/load.js';
 import { Settings } from '../config/settings.js';
 import { BACKENDS, remainingSeconds } from '../net/ban-commands.js';
-import { setupFirewall } from '../net/firewall-setup.js';
+import { setsOfBans, setupFirewall } from '../net/firewall-setup.js';
+import type { BanStore } from '../state/bans.js';
 import { openBanStore, restoreBans } from '../state/ban-restore.js';
 import path from 'node:path';
 import { banAddress, parseDuration, unbanAddress, type AdminOutcome, type StoreFor } from '../state/ban-admin.js';
@@ -57,14 +58,13 @@ export async function main(argv: string[]): Promise<number> {
         const seconds = values.for === undefined ? undefined : parseDuration(values.for);
         if (seconds === undefined && values.for !== undefined) throw new UsageError(`--for "${values.for}" is not a duration (10m, 1h30m, 2d, 3600, permanent)`);
         const request = { command: 'ban', address: rest[0]!, set: values.set, seconds, config: path.resolve(settings.configFile) };
-        return report(await viaDaemon(values.socket, request) ?? await direct(settings, log, (storeFor) =>
-          banAddress(settings, { address: rest[0]!, set: values.set, seconds }, storeFor, spawnRunner, nowMicros())));
+        return report(await viaDaemon(values.socket, request) ?? await banAddress(settings, { address: rest[0]!, set: values.set, seconds },
+          directStores(settings, log), spawnRunner, nowMicros(), { prepare: async (named) => { await setupFirewall(settings, log, spawnRunner, [named]); } }));
       }
       case 'unban': {
         if (rest.length !== 1) throw new UsageError('unban takes exactly one ADDRESS');
         const request = { command: 'unban', address: rest[0]!, set: values.set, config: path.resolve(settings.configFile) };
-        return report(await viaDaemon(values.socket, request) ?? await direct(settings, log, (storeFor) =>
-          unbanAddress(settings, rest[0]!, values.set, storeFor, spawnRunner, log, nowMicros())));
+        return report(await viaDaemon(values.socket, request) ?? await unbanAddress(settings, rest[0]!, values.set, directStores(settings, log), spawnRunner, log, nowMicros()));
       }
       case 'restore': {
         if (rest.length > 0) throw new UsageError('restore takes no argument');
@@ -72,7 +72,9 @@ export async function main(argv: string[]): Promise<number> {
         const runner: CommandRunner = dryRun
           ? recordingRunner((a, stdin) => process.stdout.write(`would run: ${JSON.stringify(a)} with ${String(stdin ?? '').split('\n').length - 1} lines on stdin\n`))
           : spawnRunner;
-        const setup = await setupFirewall(settings, log, runner);
+        // the sets of the stored bans too: what the restore writes into, whatever the config names now
+        const stored = BACKENDS.flatMap((backend) => setsOfBans(openBanStore(backend, settings, log, { persist: false, nowMicros }).holding(nowMicros()), backend.name));
+        const setup = await setupFirewall(settings, log, runner, stored);
         const results = await restoreBans(settings, log, runner, { persist: !dryRun });
         for (const r of results) {
           process.stdout.write(`${r.backend}: ${dryRun ? 'would restore' : 'restored'} ${r.applied} bans in ${r.seconds.toFixed(3)} s${r.failedSets.length ? `; refused for ${r.failedSets.join(', ')}` : ''}\n`);
@@ -128,10 +130,14 @@ async function viaDaemon(socket: string | undefined, request: ControlRequest): P
   return reply;
 }
 
-/** No daemon: the stores are opened here, and the sets made first when peruse manages them. */
-async function direct(settings: Settings, log: Logger, act: (storeFor: StoreFor) => Promise<AdminOutcome>): Promise<AdminOutcome> {
-  await setupFirewall(settings, log, spawnRunner);
-  return act((backend) => openBanStore(backend, settings, log, { persist: true, nowMicros }));
+/** No daemon: the stores are opened here, one per backend. */
+function directStores(settings: Settings, log: Logger): StoreFor {
+  const stores = new Map<string, BanStore>();
+  return (backend) => {
+    let store = stores.get(backend.name);
+    if (!store) stores.set(backend.name, (store = openBanStore(backend, settings, log, { persist: true, nowMicros })));
+    return store;
+  };
 }
 
 function report(outcome: AdminOutcome): number {

@@ -46,9 +46,10 @@ async function missingSetWarnings(file: string, settings: Settings): Promise<Con
   if (missing.length === 0) return [];
   const { config } = loadConfigFile(file);
   return missing.map((named) => {
-    const offset = config?.locate(named.path);
+    const at = named.path ?? [];
+    const offset = config?.locate(at);
     return {
-      severity: 'warning' as const, code: 'W_SET_MISSING' as const, path: named.path, offset,
+      severity: 'warning' as const, code: 'W_SET_MISSING' as const, path: at, offset,
       ...(offset === undefined ? {} : config!.position(offset)),
       message: `${named.backend} set "${named.set}" does not exist and peruse does not manage the firewall (firewall.manage is false): every ban into it will fail`,
     };

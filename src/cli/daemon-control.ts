@@ -4,6 +4,7 @@ import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
 import { BACKENDS, type BanBackend } from '../net/ban-commands.js';
+import { mergeNamedSets, namedBanSets, recordedSets, setupFirewall } from '../net/firewall-setup.js';
 import { openBanStore } from '../state/ban-restore.js';
 import { banAddress, unbanAddress, type StoreFor } from '../state/ban-admin.js';
 import type { BanStore } from '../state/bans.js';
@@ -97,8 +98,9 @@ class DaemonControl {
             this.storeFor, spawnRunner, this.log, now);
         }
         const seconds = request.seconds === null ? null : typeof request.seconds === 'number' ? request.seconds : undefined;
+        const known = mergeNamedSets(namedBanSets(settings.rawConfig), recordedSets(this.view.state()));
         const outcome = await banAddress(settings, { address: String(request.address), set: typeof request.set === 'string' ? request.set : undefined, seconds },
-          this.storeFor, spawnRunner, now);
+          this.storeFor, spawnRunner, now, { known, prepare: async (named) => { await setupFirewall(settings, this.log, spawnRunner, [...known, named]); } });
         if (outcome.code === 0) this.manualBans++;
         for (const line of outcome.out) this.log.notice(`control: ${line}`);
         return outcome;

@@ -5,7 +5,7 @@ import type { Settings } from '../config/settings.js';
 import { makeByteDecoder } from '../journal/fields.js';
 import { JournalSource, type StartPosition } from '../journal/source.js';
 import type { Entry } from '../modules/api.js';
-import { setupFirewall } from '../net/firewall-setup.js';
+import { recordedSets, setupFirewall } from '../net/firewall-setup.js';
 import { restoreBans } from '../state/ban-restore.js';
 import { checkpointFile, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../state/persist.js';
 import type { State } from '../state/state.js';
@@ -101,7 +101,7 @@ export class Daemon {
     if (this.eventTime !== undefined) this.clock.current = this.eventTime;
 
     // the firewall may have been flushed (reboot without peruse-restore, nft reload): sets, rules, bans first
-    await setupFirewall(settings, this.log, spawnRunner);
+    await setupFirewall(settings, this.log, spawnRunner, recordedSets(services.state));
     await restoreBans(settings, this.log, spawnRunner);
     await this.startInstances(generation);
     await this.startMetrics(settings);
@@ -262,7 +262,7 @@ export class Daemon {
       await this.source.idle();
       this.save();
       await this.stopInstances(old);
-      await setupFirewall(next.settings, this.log, spawnRunner);
+      await setupFirewall(next.settings, this.log, spawnRunner, recordedSets(next.services.state));
       next.services.state.restore(old.services.state.snapshot(), this.clock.nowMicros());
       this.generation = next;
       this.loadedAt = Date.now();

@@ -16,8 +16,8 @@ export interface NamedSet {
   family: 4 | 6;
   /** A step bans IPv6 prefixes into it: nft needs `flags interval`, ipset `hash:net`. */
   prefixes: boolean;
-  /** Where the config names it (the first step that does), for `check`. */
-  path: PathSegment[];
+  /** Where the config names it (the first step that does), for `check`; unknown for a set known otherwise. */
+  path?: PathSegment[];
   /** The longest ban a step naming it gives, in seconds; undefined when one bans for ever. */
   banSeconds: number | undefined;
 }
@@ -69,7 +69,45 @@ export function besideIpset(ipset: readonly string[], program: 'iptables' | 'ip6
   return [...ipset.slice(0, at), dir === '.' ? program : path.join(dir, program)];
 }
 
-/** Every set the config's ban steps name (built-in ban actions), once per backend and set. */
+/** State part where each ban step, as it is built, records the sets it writes into. */
+export const NAMED_SETS_PART = 'firewall.namedSets';
+
+/** Adds `named` to `found` (keyed by backend, family and set): prefixes add up, the longest ban wins. */
+export function addNamedSet(found: Map<string, NamedSet>, named: NamedSet): void {
+  const id = `${named.backend} ${named.family} ${named.set}`;
+  const known = found.get(id);
+  if (!known) { found.set(id, { ...named }); return; }
+  known.prefixes ||= named.prefixes;
+  known.banSeconds = known.banSeconds === undefined || named.banSeconds === undefined ? undefined : Math.max(known.banSeconds, named.banSeconds);
+  known.path ??= named.path;
+}
+
+/** The sets of several sources, once each (the first source's paths are kept). */
+export function mergeNamedSets(...lists: readonly (readonly NamedSet[])[]): NamedSet[] {
+  const found = new Map<string, NamedSet>();
+  for (const list of lists) for (const named of list) addNamedSet(found, named);
+  return [...found.values()];
+}
+
+/** The sets the ban steps of a built config recorded (includes and parameters resolved). */
+export function recordedSets(state: { has(name: string): boolean; part<T>(name: string, create: () => T): T }): NamedSet[] {
+  return state.has(NAMED_SETS_PART) ? [...state.part(NAMED_SETS_PART, () => new Map<string, NamedSet>()).values()] : [];
+}
+
+/** The sets of stored bans (what `bans restore` writes into, whatever the config says now). */
+export function setsOfBans(bans: readonly { set: string; ip: string }[], backend: BanBackend['name']): NamedSet[] {
+  const found = new Map<string, NamedSet>();
+  for (const ban of bans) {
+    const family = ban.ip.includes(':') ? 6 : 4;
+    addNamedSet(found, { backend, set: ban.set, family, prefixes: family === 6 && ban.ip.includes('/'), banSeconds: undefined });
+  }
+  return [...found.values()];
+}
+
+/**
+ * Every set the config's ban steps name (built-in ban actions), once per backend and set, read
+ * from the config as written; the daemon adds what the built steps recorded (NAMED_SETS_PART).
+ */
 export function namedBanSets(raw: Readonly<Record<string, unknown>>): NamedSet[] {
   const found = new Map<string, NamedSet>();
   const actions = raw.actions;
@@ -86,14 +124,7 @@ export function namedBanSets(raw: Readonly<Record<string, unknown>>): NamedSet[]
       for (const [family, key] of [[4, spec.v4], [6, spec.v6]] as const) {
         const set = args[key];
         if (typeof set !== 'string') continue;
-        const id = `${spec.backend} ${family} ${set}`;
-        const known = found.get(id);
-        if (known) {
-          known.prefixes ||= family === 6 && prefix;
-          known.banSeconds = known.banSeconds === undefined || banSeconds === undefined ? undefined : Math.max(known.banSeconds, banSeconds);
-        } else {
-          found.set(id, { backend: spec.backend, set, family, prefixes: family === 6 && prefix, path: ['actions', chain, index, 'args', key], banSeconds });
-        }
+        addNamedSet(found, { backend: spec.backend, set, family, prefixes: family === 6 && prefix, path: ['actions', chain, index, 'args', key], banSeconds });
       }
     });
   }
@@ -118,10 +149,12 @@ export function nftProblem(named: NamedSet): string | undefined {
 }
 
 /**
- * The nft script making the tables, the sets that do not exist yet and peruse's chains, whose rules
- * are rewritten (flush, then one drop per set of the table): running it twice changes nothing.
+ * The nft script making the tables, the sets that do not exist yet, peruse's chains, and each drop
+ * rule `ruleExists` does not find: running it twice changes nothing, and a rule is never removed
+ * (another config's set, a set known only to the daemon, keep theirs).
  */
-export function nftSetupScript(sets: readonly NamedSet[], existing: ReadonlySet<string>): string {
+export function nftSetupScript(sets: readonly NamedSet[], existing: ReadonlySet<string>,
+  ruleExists: (table: string, chain: string, rule: string) => boolean = () => false): string {
   const byTable = new Map<string, NamedSet[]>();
   for (const named of sets) {
     const { family, table } = nftSetParts(named.set);
@@ -139,13 +172,18 @@ export function nftSetupScript(sets: readonly NamedSet[], existing: ReadonlySet<
     }
     for (const chain of NFT_CHAINS) {
       lines.push(`add chain ${table} ${chain.name} { type filter hook ${chain.hook} priority ${NFT_PRIORITY}; policy accept; }`);
-      lines.push(`flush chain ${table} ${chain.name}`);
       for (const named of members) {
-        lines.push(`add rule ${table} ${chain.name} ${named.family === 4 ? 'ip' : 'ip6'} saddr @${nftSetParts(named.set).name} drop`);
+        const rule = dropRule(named);
+        if (!ruleExists(table, chain.name, rule)) lines.push(`add rule ${table} ${chain.name} ${rule}`);
       }
     }
   }
   return lines.length ? lines.join('\n') + '\n' : '';
+}
+
+/** The rule dropping a set's traffic, as `nft list chain` prints it back. */
+export function dropRule(named: NamedSet): string {
+  return `${named.family === 4 ? 'ip' : 'ip6'} saddr @${nftSetParts(named.set).name} drop`;
 }
 
 export interface SetupResult {
@@ -160,11 +198,11 @@ export interface SetupResult {
  * transaction per run, for ipset `create` of missing sets and one iptables/ip6tables DROP rule per
  * set and chain, inserted first, once. Never throws.
  */
-export async function setupFirewall(settings: Settings, log: Logger, runner: CommandRunner): Promise<SetupResult> {
+export async function setupFirewall(settings: Settings, log: Logger, runner: CommandRunner, more: readonly NamedSet[] = []): Promise<SetupResult> {
   const options = firewallOptions(settings);
   const result: SetupResult = { created: [], problems: [] };
   if (!options.manage) return result;
-  const sets = namedBanSets(settings.rawConfig);
+  const sets = mergeNamedSets(namedBanSets(settings.rawConfig), more);
   const problem = (text: string) => { result.problems.push(text); log.error(`firewall: ${text}`); };
   await setupNft(sets.filter((s) => s.backend === 'nft'), backendCommand(nftBackend, settings.section('nftBan')), runner, result, problem);
   await setupIpset(sets.filter((s) => s.backend === 'ipset'), backendCommand(ipsetBackend, settings.section('ipsetBan')), options, runner, result, problem);
@@ -182,7 +220,16 @@ async function setupNft(sets: NamedSet[], nft: string[], runner: CommandRunner, 
   if (usable.length === 0) return;
   const existing = new Set<string>();
   for (const named of usable) if (await nftSetExists(nft, named.set, runner)) existing.add(named.set);
-  const script = nftSetupScript(usable, existing);
+  // the rules already in peruse's chains, as nft prints them (a chain not there yet prints nothing)
+  const listed = new Map<string, string>();
+  for (const table of new Set(usable.map((s) => { const p = nftSetParts(s.set); return `${p.family} ${p.table}`; }))) {
+    for (const chain of NFT_CHAINS) {
+      const list = await runner.run([...nft, 'list', 'chain', ...table.split(' '), chain.name], { timeoutMs: 30_000 });
+      listed.set(`${table} ${chain.name}`, list.code === 0 ? list.stdout : '');
+    }
+  }
+  const script = nftSetupScript(usable, existing, (table, chain, rule) =>
+    (listed.get(`${table} ${chain}`) ?? '').split('\n').some((line) => line.trim() === rule));
   const run = await runner.run([...nft, '-f', '-'], { stdin: script, timeoutMs: 30_000 });
   if (run.code !== 0) {
     problem(`nft refused the set-up of ${usable.map((s) => `"${s.set}"`).join(', ')}: ${run.stderr.trim().slice(0, 1000) || `exit ${run.code}`}`);

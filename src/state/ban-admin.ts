@@ -2,7 +2,7 @@
 // and by the running daemon (which owns the store then: the two never race on the file).
 import type { Settings } from '../config/settings.js';
 import { BACKENDS, backendCommand, ipsetBackend, nftBackend, remainingSeconds, type BanBackend } from '../net/ban-commands.js';
-import { namedBanSets } from '../net/firewall-setup.js';
+import { namedBanSets, type NamedSet } from '../net/firewall-setup.js';
 import { parseIp } from '../net/ip.js';
 import type { CommandRunner } from '../system/exec.js';
 import type { Logger } from '../system/log.js';
@@ -36,14 +36,14 @@ export function parseDuration(text: string): number | null | undefined {
 }
 
 /** The backend and set a manual ban goes into: `--set`, else the only set the config's ban steps name for that family. */
-export function resolveBanSet(settings: Settings, target: string, set: string | undefined):
-  { backend: BanBackend; set: string; banSeconds: number | undefined } | string {
+export function resolveBanSet(settings: Settings, target: string, set: string | undefined, known: readonly NamedSet[] = namedBanSets(settings.rawConfig)):
+  { backend: BanBackend; set: string; banSeconds: number | undefined; family: 4 | 6 } | string {
   const family = parseIp(target.split('/')[0]!)?.family;
   if (family === undefined) return `"${target}" is not an IP address`;
-  const named = namedBanSets(settings.rawConfig).filter((n) => n.family === family && (set === undefined || n.set === set));
+  const named = known.filter((n) => n.family === family && (set === undefined || n.set === set));
   if (named.length === 1) {
     const only = named[0]!;
-    return { backend: only.backend === 'nft' ? nftBackend : ipsetBackend, set: only.set, banSeconds: only.banSeconds };
+    return { backend: only.backend === 'nft' ? nftBackend : ipsetBackend, set: only.set, banSeconds: only.banSeconds, family };
   }
   if (set === undefined) {
     return named.length === 0
@@ -54,15 +54,24 @@ export function resolveBanSet(settings: Settings, target: string, set: string | 
   // a set the config does not name: nft set paths have spaces (FAMILY TABLE SET), ipset names none
   const backend = set.includes(' ') ? nftBackend : ipsetBackend;
   const problem = backend.checkSet(set);
-  return problem ?? { backend, set, banSeconds: undefined };
+  return problem ?? { backend, set, banSeconds: undefined, family };
 }
 
 /** Records the ban in the store, then puts it in the kernel set (delete first if it was there: the new timeout wins). */
-export async function banAddress(settings: Settings, request: ManualBan, storeFor: StoreFor, runner: CommandRunner, nowMicros: number): Promise<AdminOutcome> {
+export interface BanOptions {
+  /** The sets ban steps name (default: read from the config as written). */
+  known?: readonly NamedSet[];
+  /** Called with the chosen set before the firewall command runs (the command line makes the set then). */
+  prepare?: (named: NamedSet) => Promise<void>;
+}
+
+export async function banAddress(settings: Settings, request: ManualBan, storeFor: StoreFor, runner: CommandRunner, nowMicros: number,
+  options: BanOptions = {}): Promise<AdminOutcome> {
   const target = canonicalBanTarget(request.address);
   if (!target) return { code: 2, out: [], err: [`"${request.address}" is not an IP address (or IPv6 prefix ADDRESS/LEN)`] };
-  const where = resolveBanSet(settings, target, request.set);
+  const where = resolveBanSet(settings, target, request.set, options.known);
   if (typeof where === 'string') return { code: 2, out: [], err: [where] };
+  await options.prepare?.({ backend: where.backend.name, set: where.set, family: where.family, prefixes: target.includes('/'), banSeconds: where.banSeconds });
   const seconds = request.seconds === undefined ? where.banSeconds : request.seconds ?? undefined;
   const until = seconds === undefined ? 0 : nowMicros + seconds * 1e6;
   const store = storeFor(where.backend);

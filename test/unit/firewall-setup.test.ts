@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import nftBan from '../../actions/action_nftBan.js';
+import { testContext } from './bans-context.js';
 import { Settings } from '../../src/config/settings.js';
-import { besideIpset, firewallOptions, namedBanSets, nftProblem, nftSetupScript, setupFirewall } from '../../src/net/firewall-setup.js';
+import { besideIpset, firewallOptions, namedBanSets, recordedSets, setsOfBans, nftProblem, nftSetupScript, setupFirewall } from '../../src/net/firewall-setup.js';
 import { parseDuration, resolveBanSet } from '../../src/state/ban-admin.js';
 import type { CommandRunner } from '../../src/system/exec.js';
 import type { Logger } from '../../src/system/log.js';
@@ -25,24 +27,19 @@ describe('the sets a config\'s ban steps name', () => {
     expect(sets[0]!.path).toEqual(['actions', 'SSH', 0, 'args', 'nftSetIPv4']);
   });
 
-  it('a table-qualified Pyruse set gets its table, the set only when missing, and peruse\'s chains flushed and refilled', () => {
+  it('a table-qualified Pyruse set gets its table, the set only when missing, peruse\'s chains, and each drop rule not there yet', () => {
     const sets = namedBanSets(PYRUSE_STYLE).filter((s) => s.backend === 'nft');
-    const script = nftSetupScript(sets, new Set(['ip Inet4 ssh_ban']));
+    const script = nftSetupScript(sets, new Set(['ip Inet4 ssh_ban']), (table, chain, rule) => table === 'ip Inet4' && chain === 'peruse_input' && rule === 'ip saddr @ssh_ban drop');
     expect(script.split('\n')).toEqual([
       'add table ip Inet4',
       'add chain ip Inet4 peruse_input { type filter hook input priority -10; policy accept; }',
-      'flush chain ip Inet4 peruse_input',
-      'add rule ip Inet4 peruse_input ip saddr @ssh_ban drop',
       'add chain ip Inet4 peruse_forward { type filter hook forward priority -10; policy accept; }',
-      'flush chain ip Inet4 peruse_forward',
       'add rule ip Inet4 peruse_forward ip saddr @ssh_ban drop',
       'add table ip6 Inet6',
       'add set ip6 Inet6 ssh_ban { type ipv6_addr; flags interval, timeout; }',
       'add chain ip6 Inet6 peruse_input { type filter hook input priority -10; policy accept; }',
-      'flush chain ip6 Inet6 peruse_input',
       'add rule ip6 Inet6 peruse_input ip6 saddr @ssh_ban drop',
       'add chain ip6 Inet6 peruse_forward { type filter hook forward priority -10; policy accept; }',
-      'flush chain ip6 Inet6 peruse_forward',
       'add rule ip6 Inet6 peruse_forward ip6 saddr @ssh_ban drop',
       '',
     ]);
@@ -102,5 +99,20 @@ describe('manual bans', () => {
     expect(typeof only === 'object' && `${only.backend.name} ${only.set} ${only.banSeconds}`).toBe('nft ip Inet4 ssh_ban 600');
     expect(resolveBanSet(new Settings({ actions: {} }, '/x.json'), '192.0.2.1', undefined)).toMatch(/no ban step .* names an IPv4 set/);
     expect(resolveBanSet(settings, '192.0.2.1', 'bad set;name')).toMatch(/not an nftables set path/);
+  });
+});
+
+describe('sets known otherwise than from the config as written', () => {
+  it('each ban step records its sets as built (parameters resolved), for the daemon to make them', () => {
+    const { ctx } = testContext();
+    nftBan.create({ IP: 'ip', nftSetIPv4: 'inet peruse a4', nftSetIPv6: 'inet peruse a6', banSeconds: 60, banIPv6Prefix: 64 }, ctx);
+    nftBan.create({ IP: 'ip', nftSetIPv4: 'inet peruse a4', nftSetIPv6: 'inet peruse a6', banSeconds: 600 }, ctx);
+    expect(recordedSets(ctx.state as never).map((s) => `${s.backend}|${s.set}|${s.family}|${s.prefixes}|${s.banSeconds}`))
+      .toEqual(['nft|inet peruse a4|4|false|600', 'nft|inet peruse a6|6|true|600']);
+  });
+
+  it('stored bans name their sets, family and prefix from the address', () => {
+    expect(setsOfBans([{ set: 'inet t b4', ip: '192.0.2.1' }, { set: 'inet t b6', ip: '2001:db8::/64' }, { set: 'inet t b6', ip: '2001:db8::1' }], 'nft')
+      .map((s) => `${s.set}|${s.family}|${s.prefixes}`)).toEqual(['inet t b4|4|false', 'inet t b6|6|true']);
   });
 });
