@@ -59,7 +59,7 @@ export async function serveControl(socketPath: string, handler: ControlHandler, 
       },
     };
   } catch (error) {
-    log.error(`control: cannot listen on ${socketPath}: ${(error as Error).message}; peruse status will not reach this daemon`);
+    log.warn(`control: cannot listen on ${socketPath}: ${(error as Error).message}; peruse status will not reach this daemon`);
     return undefined;
   }
 }
