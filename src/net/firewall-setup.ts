@@ -279,12 +279,12 @@ async function setupIpset(sets: NamedSet[], ipset: string[], options: FirewallOp
  * The named sets that do not exist, when peruse does not manage them (`check` warns about those:
  * a ban into a missing set fails). Empty when peruse manages the firewall.
  */
-export async function missingUnmanagedSets(settings: Settings, runner: CommandRunner): Promise<NamedSet[]> {
+export async function missingUnmanagedSets(settings: Settings, runner: CommandRunner, more: readonly NamedSet[] = []): Promise<NamedSet[]> {
   if (firewallOptions(settings).manage) return [];
   const nft = backendCommand(nftBackend, settings.section('nftBan'));
   const ipset = backendCommand(ipsetBackend, settings.section('ipsetBan'));
   const missing: NamedSet[] = [];
-  for (const named of namedBanSets(settings.rawConfig)) {
+  for (const named of mergeNamedSets(namedBanSets(settings.rawConfig), more)) {
     const backend = named.backend === 'nft' ? nftBackend : ipsetBackend;
     if (backend.checkSet(named.set)) continue; // already an error of its step
     const exists = named.backend === 'nft' ? await nftSetExists(nft, named.set, runner) : await ipsetExists(ipset, named.set, runner);
