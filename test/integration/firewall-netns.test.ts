@@ -60,7 +60,7 @@ function writeConfig(backend: 'nft' | 'ipset', extra: Record<string, unknown> = 
   const dir = mkdtempSync(path.join(tmpdir(), `peruse-fw-${backend}-`));
   const sets = backend === 'nft'
     ? { action: 'action_nftBan', args: { IP: 'thatIP', banSeconds: 3600, banIPv6Prefix: 64, nftSetIPv4: 'inet peruse ban4', nftSetIPv6: 'inet peruse ban6' } }
-    : { action: 'action_ipsetBan', args: { IP: 'thatIP', banSeconds: 3600, ipSetIPv4: `pb4-${tag}`, ipSetIPv6: `pb6-${tag}` } };
+    : { action: 'action_ipsetBan', args: { IP: 'thatIP', banSeconds: 3600, banIPv6Prefix: 64, ipSetIPv4: `pb4-${tag}`, ipSetIPv6: `pb6-${tag}` } };
   writeFileSync(path.join(dir, 'peruse.json'), JSON.stringify({
     actions: { Ban: [sets] },
     storage: path.join(dir, 'storage'),
@@ -159,12 +159,13 @@ describe.sequential('the firewall peruse makes for its bans, in network namespac
     expect((await peruse(writeConfig('nft'), 'check')).err).not.toMatch(/W_SET_MISSING/);
   });
 
-  it('ipset: bans restore makes the sets (timeout) and one iptables/ip6tables DROP rule per set and chain, however often it runs', async () => {
+  it('ipset: bans restore makes the sets (timeout; hash:net for prefix bans) and one iptables/ip6tables DROP rule per set and chain, however often it runs', async () => {
     const dir = writeConfig('ipset');
     expect(await peruse(dir, 'bans', 'restore')).toMatchObject({ code: 0 });
     expect(await peruse(dir, 'bans', 'restore')).toMatchObject({ code: 0 });
     expect(sh(...inNs(SERVER), 'ipset', 'list', `pb4-${tag}`)).toMatch(/Type: hash:ip\n[\s\S]*Header: family inet .*timeout 0/);
-    expect(sh(...inNs(SERVER), 'ipset', 'list', `pb6-${tag}`)).toMatch(/Header: family inet6 .*timeout 0/);
+    // prefix bans (banIPv6Prefix) need a hash:net set
+    expect(sh(...inNs(SERVER), 'ipset', 'list', `pb6-${tag}`)).toMatch(/Type: hash:net\n[\s\S]*Header: family inet6 .*timeout 0/);
     const rules4 = sh(...inNs(SERVER), 'iptables', '-S');
     const rules6 = sh(...inNs(SERVER), 'ip6tables', '-S');
     for (const chain of ['INPUT', 'FORWARD']) {

@@ -81,6 +81,7 @@ beforeAll(async () => {
         { filter: 'filter_pcre', args: { field: 'MESSAGE', re: '^Failed password for \\S+ from (?P<thatIP>\\S+) port' } },
         { action: 'action_nftBan', args: { IP: 'thatIP', banSeconds: 3600, nftSetIPv4: V4, nftSetIPv6: V6 } },
         { action: 'action_email', args: { message: 'banned {thatIP}' } },
+        { action: 'action_dailyReport', args: { level: 'WARN', message: 'banned {thatIP}' } },
       ],
     },
     email: { from: 'peruse@test', to: ['root@test'], subject: 'test', sendmail: ['/bin/sh', '-c', 'cat >/dev/null'] },
@@ -185,6 +186,15 @@ describe.sequential('peruse status and bans through a running daemon', () => {
     expect(nftElements(ns, V4).has('198.51.100.50')).toBe(true);
     expect(readFileSync(path.join(dir, 'other-storage', 'bans-nft.json'), 'utf8')).toContain('198.51.100.50');
     expect(status().bans.active.nft![V4]).toBe(1); // the daemon's own store did not get it
+  });
+
+  it('status shows when the last report was sent', () => {
+    const before = Date.now();
+    const sent = peruse('report', '--send', '--config', path.join(dir, 'peruse.json'));
+    expect(sent.code, sent.err).toBe(0);
+    const at = Date.parse(status().lastReportSent ?? '');
+    expect(at).toBeGreaterThanOrEqual(before - 1000);
+    expect(at).toBeLessThanOrEqual(Date.now());
   });
 
   it('a reload naming a new set makes it, and status shows when the config was loaded', async () => {
