@@ -28,7 +28,8 @@ export async function main(argv: string[]): Promise<number> {
     try {
       reply = await askDaemon(socketPath, { command: 'status' });
     } catch (error) {
-      process.stderr.write(`peruse: ${(error as Error).message}\n`);
+      const denied = (error as NodeJS.ErrnoException).code === 'EACCES';
+      process.stderr.write(`peruse: ${denied ? `${socketPath}: permission denied (the control socket is root only)` : (error as Error).message}\n`);
       return 1;
     }
     if (reply === undefined) {
