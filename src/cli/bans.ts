@@ -1,24 +1,37 @@
 import { loadConfigFile } from '../config/load.js';
 import { Settings } from '../config/settings.js';
-import { BACKENDS, backendCommand, remainingSeconds } from '../net/ban-commands.js';
+import { BACKENDS, remainingSeconds } from '../net/ban-commands.js';
+import { setsOfBans, setupFirewall } from '../net/firewall-setup.js';
+import type { BanStore } from '../state/bans.js';
 import { openBanStore, restoreBans } from '../state/ban-restore.js';
 import { canonicalBanTarget, type StoreDamage } from '../state/bans.js';
 import { refuseIrregularStateFiles } from '../state/state-files.js';
+import path from 'node:path';
+import { banAddress, parseDuration, unbanAddress, type AdminOutcome, type StoreFor } from '../state/ban-admin.js';
+import { askDaemon, controlSocketPath, type ControlRequest } from '../system/control-socket.js';
 import { recordingRunner, spawnRunner, type CommandRunner } from '../system/exec.js';
 import { createLogger, type Logger } from '../system/log.js';
 import { parseCommandArgs, runCommand, UsageError } from './args.js';
 import { configPath, EXIT_CONFIG } from './setup.js';
 
 const HELP = `usage: peruse bans list [--json]
+       peruse bans ban ADDRESS [--set SET] [--for DURATION]
        peruse bans unban ADDRESS [--set SET]
        peruse bans restore [--dry-run]
-       (each takes --config FILE)
+       (each takes --config FILE; ban and unban take --socket PATH)
 
   list     bans still holding: backend, set, address, remaining time, reason (the banning step)
-  unban    removes ADDRESS (or an IPv6 prefix ADDRESS/LEN) from the firewall set AND the store,
-           so it does not come back at boot; --set limits it to one set
-  restore  applies every stored ban with its remaining time, in one nft/ipset transaction
-           (run at boot by a oneshot systemd unit, and by the daemon at start)`;
+  ban      bans ADDRESS (or an IPv6 prefix ADDRESS/LEN) in SET (default: the only set the
+           config's ban steps name for its family) for DURATION (10m, 1h30m, 2d, 3600,
+           permanent; default: the longest banSeconds of the steps naming SET)
+  unban    removes ADDRESS from the firewall set AND the store, so it does not come back at
+           boot; --set limits it to one set
+  restore  makes the sets and drop rules (unless firewall.manage is false), then applies every
+           stored ban with its remaining time, in one nft/ipset transaction (run at boot by a
+           oneshot systemd unit, and by the daemon at start)
+ban and unban go through the running daemon (its control socket, --socket, default
+/run/peruse/control.sock) when it runs this config, so its store and the command never race;
+without a daemon they act directly.`;
 
 const nowMicros = () => Date.now() * 1000;
 
@@ -28,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       json: { type: 'boolean' },
       set: { type: 'string' },
+      for: { type: 'string' },
+      socket: { type: 'string' },
       'dry-run': { type: 'boolean', short: 'n' },
       help: { type: 'boolean', short: 'h' },
     }, true);
@@ -41,9 +56,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'list':
         if (rest.length > 0) throw new UsageError('list takes no address');
         return list(settings, log, values.json === true);
+      case 'ban': {
+        if (rest.length !== 1) throw new UsageError('ban takes exactly one ADDRESS');
+        const seconds = values.for === undefined ? undefined : parseDuration(values.for);
+        if (seconds === undefined && values.for !== undefined) throw new UsageError(`--for "${values.for}" is not a duration (10m, 1h30m, 2d, 3600, permanent)`);
+        const request = { command: 'ban', address: rest[0]!, set: values.set, seconds, config: path.resolve(settings.configFile) };
+        return report(await viaDaemon(values.socket, request) ?? await banAddress(settings, { address: rest[0]!, set: values.set, seconds },
+          directStores(settings, log), spawnRunner, nowMicros(), { prepare: async (named) => { await setupFirewall(settings, log, spawnRunner, [named]); } }));
+      }
       case 'unban': {
         if (rest.length !== 1) throw new UsageError('unban takes exactly one ADDRESS');
-        return unban(settings, log, rest[0]!, values.set, spawnRunner);
+        const request = { command: 'unban', address: rest[0]!, set: values.set, config: path.resolve(settings.configFile) };
+        return report(await viaDaemon(values.socket, request) ?? await unbanAddress(settings, rest[0]!, values.set, directStores(settings, log), spawnRunner, log, nowMicros()));
       }
       case 'restore': {
         if (rest.length > 0) throw new UsageError('restore takes no argument');
@@ -51,13 +75,16 @@ export async function main(argv: string[]): Promise<number> {
         const runner: CommandRunner = dryRun
           ? recordingRunner((a, stdin) => process.stdout.write(`would run: ${JSON.stringify(a)} with ${String(stdin ?? '').split('\n').length - 1} lines on stdin\n`))
           : spawnRunner;
+        // the sets of the stored bans too: what the restore writes into, whatever the config names now
+        const stored = BACKENDS.flatMap((backend) => setsOfBans(openBanStore(backend, settings, log, { persist: false, nowMicros }).holding(nowMicros()), backend.name));
+        const setup = await setupFirewall(settings, log, runner, stored);
         const results = await restoreBans(settings, log, runner, { persist: !dryRun });
         for (const r of results) {
           process.stdout.write(`${r.backend}: ${dryRun ? 'would restore' : 'restored'} ${r.applied} bans in ${r.seconds.toFixed(3)} s${r.failedSets.length ? `; refused for ${r.failedSets.join(', ')}` : ''}\n`);
         }
         for (const r of results) if (r.damaged) process.stderr.write(`peruse: ${damageNote(r.damaged)}\n`);
         if (results.length === 0) process.stdout.write('no ban to restore\n');
-        return results.some((r) => r.failedSets.length > 0 || r.damaged) ? 1 : 0;
+        return results.some((r) => r.failedSets.length > 0 || r.damaged) || setup.problems.length > 0 ? 1 : 0;
       }
       default:
         throw new UsageError(`unknown bans command "${sub}"`);
@@ -107,35 +134,33 @@ function list(settings: Settings, log: Logger, json: boolean): number {
   return status;
 }
 
-async function unban(settings: Settings, log: Logger, address: string, set: string | undefined, runner: CommandRunner): Promise<number> {
-  const target = canonicalBanTarget(address);
-  if (!target) throw new UsageError(`"${address}" is not an IP address (or IPv6 prefix ADDRESS/LEN)`);
-  let removed = 0, failed = 0;
-  for (const backend of BACKENDS) {
-    const store = openBanStore(backend, settings, log, { persist: true, nowMicros });
-    const matches = store.all().filter((b) => b.ip === target && (set === undefined || b.set === set));
-    if (matches.length === 0) continue;
-    const command = backendCommand(backend, settings.section(backend.section));
-    for (const ban of matches) {
-      const result = await runner.run([...command, ...backend.deleteArgs(ban.set, ban.ip)]);
-      // an element that already timed out is not in the kernel set any more: still drop it from the store
-      if (result.code !== 0 && ban.until !== 0 && ban.until <= nowMicros()) {
-        log.debug(`bans: ${ban.ip} had already expired in ${ban.set}`);
-      } else if (result.code !== 0) {
-        failed++;
-        log.error(`bans: removing ${ban.ip} from ${backend.name} set ${ban.set} failed: ${result.stderr.trim() || `exit ${result.code}`}`);
-      }
-      store.remove(ban.set, ban.ip);
-      removed++;
-      process.stdout.write(`unbanned ${ban.ip} from ${backend.name} set ${ban.set}\n`);
-    }
-    store.flush();
+/** The daemon's outcome, or undefined when no daemon runs this config (then the command acts itself). */
+async function viaDaemon(socket: string | undefined, request: ControlRequest): Promise<AdminOutcome | undefined> {
+  const socketPath = controlSocketPath(socket);
+  const reply = await askDaemon(socketPath, request) as (AdminOutcome & { error?: string; configFile?: string }) | undefined;
+  if (reply === undefined) return undefined;
+  if (reply.error === 'other-config') {
+    process.stderr.write(`peruse: the daemon on ${socketPath} runs ${reply.configFile}, not this config: acting directly\n`);
+    return undefined;
   }
-  if (removed === 0) {
-    process.stderr.write(`peruse: ${target} is not banned${set === undefined ? '' : ` in ${set}`} (not in the ban store)\n`);
-    return 1;
-  }
-  return failed > 0 ? 1 : 0;
+  if (reply.error !== undefined) throw new Error(`the daemon refused: ${reply.error}`);
+  return reply;
+}
+
+/** No daemon: the stores are opened here, one per backend. */
+function directStores(settings: Settings, log: Logger): StoreFor {
+  const stores = new Map<string, BanStore>();
+  return (backend) => {
+    let store = stores.get(backend.name);
+    if (!store) stores.set(backend.name, (store = openBanStore(backend, settings, log, { persist: true, nowMicros })));
+    return store;
+  };
+}
+
+function report(outcome: AdminOutcome): number {
+  for (const line of outcome.out) process.stdout.write(line + '\n');
+  for (const line of outcome.err) process.stderr.write(`peruse: ${line}\n`);
+  return outcome.code;
 }
 
 function formatDuration(seconds: number): string {

@@ -1,4 +1,10 @@
 import { performance } from 'node:perf_hooks';
+import type { ConfigIssue } from '../config/errors.js';
+import { loadConfigFile } from '../config/load.js';
+import type { Settings } from '../config/settings.js';
+import type { Services } from '../config/build.js';
+import { missingUnmanagedSets, recordedSets, type NamedSet } from '../net/firewall-setup.js';
+import { spawnRunner } from '../system/exec.js';
 import { createLogger } from '../system/log.js';
 import { parseCommandArgs, runCommand } from './args.js';
 import { makeServices, wallClock } from './services.js';
@@ -16,7 +22,11 @@ export async function main(argv: string[]): Promise<number> {
     if (values.help) { process.stdout.write(HELP + '\n'); return 0; }
     const file = configPath(values.config ?? positionals[0]);
     const log = createLogger({ quiet: true });
-    const opened = await openConfig(file, makeServices({ log, clock: wallClock, dryRun: true, persist: false }));
+    const factory = makeServices({ log, clock: wallClock, dryRun: true, persist: false });
+    let services: Services | undefined;
+    const opened = await openConfig(file, (settings) => (services = factory(settings)));
+    // the sets the built ban steps recorded too: those of included rules, parameters resolved
+    if (opened.program && services) opened.issues.push(...await missingSetWarnings(file, opened.settings, recordedSets(services.state)));
     printIssues(opened);
     const errors = opened.issues.filter((i) => i.severity === 'error').length;
     const warnings = opened.issues.length - errors;
@@ -27,5 +37,25 @@ export async function main(argv: string[]): Promise<number> {
     const steps = opened.program?.size ?? 0;
     process.stdout.write(`${file}: OK, ${opened.topLevel.length} top-level chains, ${steps} linked steps, ${warnings} warning(s) (${Math.round(performance.now() - started)} ms)\n`);
     return 0;
+  });
+}
+
+/**
+ * With `firewall.manage: false` the admin makes the sets: one a ban step names that does not exist
+ * would make every ban fail. Only root can list them (nft and ipset need CAP_NET_ADMIN to look).
+ */
+async function missingSetWarnings(file: string, settings: Settings, recorded: NamedSet[]): Promise<ConfigIssue[]> {
+  if (process.getuid?.() !== 0) return [];
+  const missing = await missingUnmanagedSets(settings, spawnRunner, recorded);
+  if (missing.length === 0) return [];
+  const { config } = loadConfigFile(file);
+  return missing.map((named) => {
+    const at = named.path ?? [];
+    const offset = config?.locate(at);
+    return {
+      severity: 'warning' as const, code: 'W_SET_MISSING' as const, path: at, offset,
+      ...(offset === undefined ? {} : config!.position(offset)),
+      message: `${named.backend} set "${named.set}" does not exist and peruse does not manage the firewall (firewall.manage is false): every ban into it will fail`,
+    };
   });
 }

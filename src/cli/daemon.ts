@@ -5,16 +5,19 @@ import type { Settings } from '../config/settings.js';
 import { makeByteDecoder } from '../journal/fields.js';
 import { JournalSource, type StartPosition } from '../journal/source.js';
 import type { Entry } from '../modules/api.js';
+import { recordedSets, setupFirewall } from '../net/firewall-setup.js';
 import { restoreBans } from '../state/ban-restore.js';
 import { resumeFromCheckpoint, saveCheckpoint, type Checkpoint } from '../state/persist.js';
 import { refuseIrregularStateFiles } from '../state/state-files.js';
 import type { State } from '../state/state.js';
 import { killRunningCommands, spawnRunner } from '../system/exec.js';
 import type { Logger } from '../system/log.js';
+import type { ControlServer } from '../system/control-socket.js';
 import type { Mailer } from '../system/mailer-api.js';
 import { createMetricsRegistry, serveMetrics } from '../system/metrics.js';
 import { fieldsRead, type Program } from '../workflow/program.js';
 import { createProcessor, type EntryProcessor } from '../workflow/run.js';
+import { startControl } from './daemon-control.js';
 import { makeServices, EntryClock, wallClock } from './services.js';
 import { openConfig, printIssues, type OpenedConfig } from './setup.js';
 
@@ -63,6 +66,9 @@ export class Daemon {
   private metricsServer: Server | undefined;
   private readonly emails = { sent: 0, failed: 0 };
   private reloading: Promise<void> | undefined;
+  private control: ControlServer | undefined;
+  private readonly startedAt = Date.now();
+  private loadedAt = Date.now();
   entries = 0;
   ownLinesSkipped = 0;
 
@@ -98,10 +104,17 @@ export class Daemon {
     this.savedCursor = this.cursor;
     if (this.eventTime !== undefined) this.clock.current = this.eventTime;
 
-    // the firewall may have been flushed (reboot without peruse-restore, nft reload): bans first
+    // the firewall may have been flushed (reboot without peruse-restore, nft reload): sets, rules, bans first
+    await setupFirewall(settings, this.log, spawnRunner, recordedSets(services.state));
     await restoreBans(settings, this.log, spawnRunner);
     await this.startInstances(generation);
     await this.startMetrics(settings);
+    this.control = await startControl({
+      startedAt: this.startedAt, configFile: this.configFile, loadedAt: () => this.loadedAt,
+      settings: () => this.generation.settings, program: () => this.generation.program, state: () => this.generation.services.state,
+      entries: () => this.entries, cursor: () => this.cursor, lastEventMicros: () => this.eventTime,
+      journalRestarts: () => this.source?.restarts ?? 0, emailsSent: () => this.emails.sent, emailsFailed: () => this.emails.failed,
+    }, this.log);
 
     const start: StartPosition = this.cursor !== undefined ? { after: this.cursor }
       : settings.journal.since !== undefined ? { since: settings.journal.since } : { tail: true };
@@ -251,8 +264,10 @@ export class Daemon {
       await this.source.idle();
       this.save();
       await this.stopInstances(old);
+      await setupFirewall(next.settings, this.log, spawnRunner, recordedSets(next.services.state));
       next.services.state.restore(old.services.state.snapshot(), this.clock.nowMicros());
       this.generation = next;
+      this.loadedAt = Date.now();
       await this.startInstances(next);
       this.source.reconfigure(next.settings.journal, (entry) => this.onEntry(entry), fieldsRead(next.program));
     } finally {
@@ -277,6 +292,7 @@ export class Daemon {
     // a firewall command or sendmail still hanging must not outlive peruse (it runs detached)
     const killed = killRunningCommands();
     if (killed > 0) this.log.warn(`stop: killed ${killed} command(s) still running; the bans stay in the store for the next start`);
+    this.control?.close();
     this.metricsServer?.close();
     this.metricsServer?.closeAllConnections();
     this.log.notice(`stopped after ${this.entries} entries`);

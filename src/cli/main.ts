@@ -5,8 +5,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   run: { summary: 'follow the journal and run the workflow (the daemon)', load: load('run') },
   check: { summary: 'validate a config; exit 0 or 78', load: load('check') },
   replay: { summary: 'push recorded entries (JSON lines or journal files) through the workflow', load: load('replay') },
-  bans: { summary: 'list, unban, restore firewall bans', load: load('bans') },
+  bans: { summary: 'list, ban, unban, restore firewall bans', load: load('bans') },
   report: { summary: 'preview or send the daily report', load: load('report') },
+  status: { summary: 'ask the running daemon how it is doing (--json for scripts)', load: load('status') },
+  install: { summary: 'install the systemd units, /etc/peruse/peruse.json and /var/lib/peruse (root)', load: load('install') },
+  uninstall: { summary: 'remove what install made (state kept unless --purge)', load: load('uninstall') },
   natfw: { summary: 'traceable NAT: generate port blocks, trace a public port to a VPN client', load: load('natfw') },
 };
 

@@ -22,7 +22,8 @@ export type WarningCode =
   | 'W_UNKNOWN_KEY' // an unknown key: top level (kept for user modules), step or args (ignored, as Pyruse)
   | 'W_JUMP_CHAIN_ABOVE' // a chain is declared above the chain that first jumps to it
   | 'W_PYRUSE_COMPAT' // a setting Pyruse runs, read as Pyruse reads it (the message says how)
-  | 'W_MODULE'; // a module's own config-time warning
+  | 'W_MODULE' // a module's own config-time warning
+  | 'W_SET_MISSING'; // a ban step names a set that does not exist, and peruse does not manage the firewall
 
 /** Thrown by a module's `create` for a semantic error in its args. */
 export class ConfigError extends Error {

@@ -78,6 +78,14 @@ export const topLevelSchema = {
       type: 'object', additionalProperties: false, description: 'Prometheus endpoint.',
       properties: { port: { type: 'integer', minimum: 1, maximum: 65535, description: 'TCP port on loopback (1-65535); when it is taken, peruse runs without metrics and says so.' }, host: { type: 'string', description: 'Listen address (default 127.0.0.1).' } },
     },
+    firewall: {
+      type: 'object', additionalProperties: false, description: 'What peruse makes in the firewall for its bans (see docs/install.md).',
+      properties: {
+        manage: { type: 'boolean', description: 'Create the sets the ban steps name and the rules dropping their traffic (default true); false: the admin makes them.' },
+        iptables: { ...stringList, minItems: 1, description: 'iptables command (argv) for the DROP rules of IPv4 ipsets.' },
+        ip6tables: { ...stringList, minItems: 1, description: 'ip6tables command (argv) for the DROP rules of IPv6 ipsets.' },
+      },
+    },
     limits: {
       type: 'object', additionalProperties: false, description: 'Memory bounds under attack.',
       properties: {

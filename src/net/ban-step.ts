@@ -5,6 +5,7 @@ import type { BanStore } from '../state/bans.js';
 import type { Durable } from '../state/state.js';
 import { backendCommand, remainingSeconds, type BanBackend } from './ban-commands.js';
 import { BanQueue } from './ban-queue.js';
+import { addNamedSet, NAMED_SETS_PART, type NamedSet } from './firewall-setup.js';
 import { cachedParseIp, parseNetwork } from './ip.js';
 
 /** The args of both ban actions, with the set names under one spelling. */
@@ -56,6 +57,11 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
     const problem = backend.checkSet(set);
     if (problem) throw new ConfigError('E_BAD_ARGS', problem, arg);
   }
+  // the daemon makes these sets and their drop rules (firewall-setup.ts), includes and parameters resolved
+  const named = ctx.state.part(NAMED_SETS_PART, () => new Map<string, NamedSet>());
+  const banSeconds = args.banSeconds;
+  addNamedSet(named, { backend: backend.name, set: args.setV4, family: 4, prefixes: false, banSeconds });
+  addNamedSet(named, { backend: backend.name, set: args.setV6, family: 6, prefixes: args.banIPv6Prefix !== undefined && args.banIPv6Prefix < 128, banSeconds });
   const service = banService(backend, ctx);
   const { store, queue } = service;
   const banMicros = args.banSeconds === undefined ? undefined : args.banSeconds * 1e6;

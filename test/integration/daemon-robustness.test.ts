@@ -359,6 +359,8 @@ describe('peruse run when the journal misbehaves', () => {
       },
       // a fake nft: records its arguments and its stdin, changes nothing
       nftBan: { nft: ['/bin/sh', '-c', `printf 'ARGS %s\\n' "$*" >>${path.join(x.dir, nftLog)}; cat >>${path.join(x.dir, nftLog)}`, 'sh'] },
+      // only the bans' commands are recorded here, not the set-up of sets and rules
+      firewall: { manage: false },
     }));
     const d = startDaemon(s);
     await waitFor('journalctl', () => followingArgs(d.pid) !== undefined);

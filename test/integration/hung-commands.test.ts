@@ -81,6 +81,8 @@ function daemonConfig(dir: string, journal: string, nft: string[]): string {
     storage: path.join(dir, 'storage'),
     journal: { directory: journal, since: `@${Math.floor(Date.now() / 1000) - 600}` },
     nftBan: { nft, timeoutSeconds: 1 },
+    // the hang under test is the ban command's; firewall set-up is proven in firewall-netns.test.ts
+    firewall: { manage: false },
     actions: {
       SSH: [
         { filter: 'filter_pcre', args: { field: 'MESSAGE', re: '^Failed password for [^ ]+ from (?P<thatIP>[^ ]+) port' } },

@@ -1,0 +1,2 @@
+// `peruse uninstall`: the other half of install.ts.
+export { uninstall as main } from './install.js';
