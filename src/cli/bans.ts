@@ -3,6 +3,8 @@ import { Settings } from '../config/settings.js';
 import { BACKENDS, backendCommand, remainingSeconds } from '../net/ban-commands.js';
 import { openBanStore, restoreBans } from '../state/ban-restore.js';
 import { canonicalBanTarget } from '../state/bans.js';
+import { LapiClient } from '../crowdsec/client.js';
+import { lapiSettings } from '../crowdsec/settings.js';
 import { recordingRunner, spawnRunner, type CommandRunner } from '../system/exec.js';
 import { createLogger, type Logger } from '../system/log.js';
 import { parseCommandArgs, runCommand, UsageError } from './args.js';
@@ -13,9 +15,11 @@ const HELP = `usage: peruse bans list [--json]
        peruse bans restore [--dry-run]
        (each takes --config FILE)
 
-  list     bans still holding: backend, set, address, remaining time, reason (the banning step)
+  list     bans still holding: backend, set, address, remaining time, reason (the banning step
+           or LAPI scenario), origin (local, or lapi:ORIGIN for a decision pulled from CrowdSec)
   unban    removes ADDRESS (or an IPv6 prefix ADDRESS/LEN) from the firewall set AND the store,
-           so it does not come back at boot; --set limits it to one set
+           so it does not come back at boot; --set limits it to one set. With crowdsec.machine
+           credentials, also deletes the address's decisions in CrowdSec's LAPI (every host)
   restore  applies every stored ban with its remaining time, in one nft/ipset transaction
            (run at boot by a oneshot systemd unit, and by the daemon at start)`;
 
@@ -78,14 +82,15 @@ function list(settings: Settings, log: Logger, json: boolean): number {
     openBanStore(backend, settings, log, { persist: false, nowMicros }).holding(now).map((ban) => ({
       backend: backend.name, set: ban.set, ip: ban.ip,
       until: ban.until / 1e6, remainingSeconds: remainingSeconds(ban.until, now) ?? null, reason: ban.reason,
+      origin: ban.origin ?? 'local',
     })));
   rows.sort((a, b) => a.backend.localeCompare(b.backend) || a.set.localeCompare(b.set) || a.ip.localeCompare(b.ip));
   if (json) {
     process.stdout.write(JSON.stringify(rows) + '\n');
     return 0;
   }
-  const table = [['BACKEND', 'SET', 'ADDRESS', 'REMAINING', 'REASON'],
-    ...rows.map((r) => [r.backend, r.set, r.ip, r.remainingSeconds === null ? 'permanent' : formatDuration(r.remainingSeconds), r.reason])];
+  const table = [['BACKEND', 'SET', 'ADDRESS', 'REMAINING', 'REASON', 'ORIGIN'],
+    ...rows.map((r) => [r.backend, r.set, r.ip, r.remainingSeconds === null ? 'permanent' : formatDuration(r.remainingSeconds), r.reason, r.origin])];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   for (const row of table) process.stdout.write(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ') + '\n');
   return 0;
@@ -115,11 +120,37 @@ async function unban(settings: Settings, log: Logger, address: string, set: stri
     }
     store.flush();
   }
+  const lapi = await unbanInLapi(settings, target);
+  if (lapi.failed) failed++;
+  removed += lapi.deleted;
   if (removed === 0) {
     process.stderr.write(`peruse: ${target} is not banned${set === undefined ? '' : ` in ${set}`} (not in the ban store)\n`);
     return 1;
   }
   return failed > 0 ? 1 : 0;
+}
+
+/** Deletes the address's decisions in LAPI when peruse holds machine credentials (every host then drops them). */
+async function unbanInLapi(settings: Settings, target: string): Promise<{ deleted: number; failed: boolean }> {
+  let lapi;
+  try {
+    lapi = lapiSettings(settings);
+  } catch (e) {
+    process.stderr.write(`peruse: ${(e as Error).message}\n`);
+    return { deleted: 0, failed: true };
+  }
+  if (!lapi?.machine) return { deleted: 0, failed: false };
+  const client = new LapiClient(lapi);
+  try {
+    const deleted = await client.deleteDecisions(target.includes('/') ? 'range' : 'ip', target);
+    process.stdout.write(`deleted ${deleted} decision(s) of ${target} in CrowdSec's LAPI\n`);
+    return { deleted, failed: false };
+  } catch (e) {
+    process.stderr.write(`peruse: ${(e as Error).message} (the decisions of ${target} stay in LAPI)\n`);
+    return { deleted: 0, failed: true };
+  } finally {
+    await client.destroy();
+  }
 }
 
 function formatDuration(seconds: number): string {

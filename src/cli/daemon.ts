@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Services } from '../config/build.js';
+import { startLapiBouncer, type LapiBouncer } from '../crowdsec/bouncer.js';
 import type { Settings } from '../config/settings.js';
 import { makeByteDecoder } from '../journal/fields.js';
 import { JournalSource, type StartPosition } from '../journal/source.js';
@@ -60,6 +61,8 @@ export class Daemon {
   private metricsServer: Server | undefined;
   private readonly emails = { sent: 0, failed: 0 };
   private reloading: Promise<void> | undefined;
+  /** Follows CrowdSec's decision stream when the config has crowdsec.bouncer (docs/cluster.md). */
+  bouncer: LapiBouncer | undefined;
   entries = 0;
   ownLinesSkipped = 0;
 
@@ -97,6 +100,7 @@ export class Daemon {
     // the firewall may have been flushed (reboot without peruse-restore, nft reload): bans first
     await restoreBans(settings, this.log, spawnRunner);
     await this.startInstances(generation);
+    this.bouncer = startLapiBouncer(settings, services);
     await this.startMetrics(settings);
 
     const start: StartPosition = this.cursor !== undefined ? { after: this.cursor }
@@ -249,9 +253,11 @@ export class Daemon {
       await this.source.idle();
       this.save();
       await this.stopInstances(old);
+      await this.bouncer?.stop();
       next.services.state.restore(old.services.state.snapshot(), this.clock.nowMicros());
       this.generation = next;
       await this.startInstances(next);
+      this.bouncer = startLapiBouncer(next.settings, next.services);
       this.source.reconfigure(next.settings.journal, (entry) => this.onEntry(entry), fieldsRead(next.program));
     } finally {
       this.source.release();
@@ -269,7 +275,7 @@ export class Daemon {
     if (finished) this.save();
     else this.log.warn(`an entry was still in flight after ${graceMs} ms: keeping the checkpoint saved at ${this.savedCursor ?? '(none)'}`);
     await Promise.race([
-      this.stopInstances(this.generation),
+      Promise.all([this.stopInstances(this.generation), this.bouncer?.stop()]),
       new Promise<void>((resolve) => setTimeout(resolve, 1000).unref()),
     ]);
     this.metricsServer?.close();

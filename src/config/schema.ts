@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { CROWDSEC_SCHEMA } from '../crowdsec/settings.js';
 import { closest, type ConfigIssue, type ErrorCode, type PathSegment } from './errors.js';
 
 export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: false } as const;
@@ -77,6 +78,7 @@ export const topLevelSchema = {
       type: 'object', additionalProperties: false, description: 'Prometheus endpoint.',
       properties: { port: { type: 'integer', description: 'TCP port on loopback.' }, host: { type: 'string', description: 'Listen address (default 127.0.0.1).' } },
     },
+    crowdsec: CROWDSEC_SCHEMA,
     limits: {
       type: 'object', additionalProperties: false, description: 'Memory bounds under attack.',
       properties: {

@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/errors.js';
 import type { ActionInstance, Entry, ModuleContext } from '../modules/api.js';
+import { banPublisher } from '../crowdsec/publish-step.js';
 import { openBanStore } from '../state/ban-restore.js';
 import type { BanStore } from '../state/bans.js';
 import { backendCommand, remainingSeconds, type BanBackend } from './ban-commands.js';
@@ -14,6 +15,8 @@ export interface BanStepArgs {
   setV6: string;
   banSeconds?: number;
   banIPv6Prefix?: number;
+  /** Publish each ban to CrowdSec's LAPI too (the `crowdsec` arg). */
+  crowdsec?: boolean;
   /** Arg names as the config spells them, for error paths. */
   setV4Arg: string;
   setV6Arg: string;
@@ -27,7 +30,10 @@ export interface BanService {
   readonly command: readonly string[];
 }
 
-export function banService(backend: BanBackend, ctx: ModuleContext): BanService {
+/** What a ban service needs of a step's context (the LAPI bouncer has no step of its own). */
+export type BanServiceContext = Pick<ModuleContext, 'state' | 'settings' | 'exec' | 'log' | 'clock'>;
+
+export function banService(backend: BanBackend, ctx: BanServiceContext): BanService {
   return ctx.state.part(`bans.${backend.name}`, () => {
     const section = ctx.settings.section(backend.section);
     const command = backendCommand(backend, section);
@@ -52,6 +58,7 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
   }
   const service = banService(backend, ctx);
   const { store, queue } = service;
+  const lapi = args.crowdsec ? banPublisher(ctx, 'crowdsec') : undefined;
   const banMicros = args.banSeconds === undefined ? undefined : args.banSeconds * 1e6;
   let rejected = 0;
 
@@ -79,6 +86,7 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
 
     // recorded before the command runs: even if it fails, `bans restore` applies it
     const stillBanned = store.put({ set, ip: target, until, reason: ctx.label }, now);
+    lapi?.publish({ value: target, until, at: eventTime });
     // Pyruse compat: re-banning first deletes, so the new timeout replaces the old one
     return queue.submit({ set, ip: target, seconds, replace: stillBanned !== undefined });
   };
@@ -87,6 +95,7 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
     reads: [args.field],
     start() {
       store.load();
+      lapi?.start();
     },
     act(entry) {
       try {
@@ -100,6 +109,7 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
     async stop() {
       await queue.drain();
       store.flush();
+      await lapi?.stop();
     },
   };
 }
