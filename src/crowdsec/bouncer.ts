@@ -15,6 +15,14 @@ import type { Settings } from '../config/settings.js';
  */
 const SAME_BAN_SLACK_MICROS = 60e6;
 export const LAPI_ORIGIN_PREFIX = 'lapi:';
+/**
+ * LAPI (1.4) answers a delta with the decisions created after the bouncer's previous read; one
+ * created just before that read but committed just after it (a big alert is written in chunks)
+ * is in no delta ever. So the whole list is read again (and reconciled) a little after every
+ * delta that brought something, and every RESYNC_MS anyway.
+ */
+const RESYNC_AFTER_CHANGE_MS = 3000;
+const RESYNC_MS = 300_000;
 
 type Bouncer = NonNullable<LapiSettings['bouncer']>;
 
@@ -35,6 +43,7 @@ export class LapiBouncer {
   /** Active LAPI decision ids by "set address": a ban goes only when its last decision does. */
   private readonly decisions = new Map<string, Map<number, number>>();
   private synced = false;
+  private resyncAt = 0;
   private stopped = false;
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -75,11 +84,13 @@ export class LapiBouncer {
     if (this.stopped) return;
     let delay = this.bouncer.pollMs;
     try {
-      const startup = !this.synced;
+      const startup = !this.synced || Date.now() >= this.resyncAt;
       const stream = await this.client.stream(startup, { scopes: this.bouncer.scopes, origins: this.bouncer.origins });
       this.polls++;
       this.apply(stream.new, stream.deleted, startup);
       this.synced = true;
+      if (startup) this.resyncAt = Date.now() + RESYNC_MS;
+      else if (stream.new.length > 0) this.resyncAt = Math.min(this.resyncAt, Date.now() + RESYNC_AFTER_CHANGE_MS);
       if (this.failures > 0) this.ctx.log.notice(`crowdsec: decision stream reachable again after ${this.failures} failed reads`);
       this.failures = 0;
       for (const release of this.pollWaiters.splice(0)) release();
@@ -110,6 +121,7 @@ export class LapiBouncer {
       ids?.delete(decision.id);
       if (ids && ids.size > 0) continue;
       this.decisions.delete(key);
+      // the full list is authoritative: what it lacks goes below
       if (!startup) this.unban(target.set, target.value);
     }
     for (const decision of added) {

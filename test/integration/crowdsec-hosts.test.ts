@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLapi, type Lapi } from './lapi.js';
+import { createLapi, type Lapi } from '../../bench/cluster/lapi.js';
 import { createNetNs, nftElements, type NetNs } from './netns.js';
-import { createHost, SSH_RULE, waitFor, type PeruseHost } from './peruse-host.js';
+import { createHost, SSH_RULE, waitFor, type PeruseHost } from '../../bench/cluster/host.js';
 
 // Three hosts as network namespaces joined by veth pairs (A—B, A—C), LAPI on A:
 //   A: peruse bans from its journal and publishes to LAPI (its own nft set too);

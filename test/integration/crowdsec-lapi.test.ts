@@ -7,9 +7,9 @@ import { LapiClient } from '../../src/crowdsec/client.js';
 import { toAlerts } from '../../src/crowdsec/publisher.js';
 import { lapiSettings } from '../../src/crowdsec/settings.js';
 import { Settings } from '../../src/config/settings.js';
-import { createLapi, type Lapi } from './lapi.js';
+import { createLapi, type Lapi } from '../../bench/cluster/lapi.js';
 import { createNetNs, nftElements, type NetNs } from './netns.js';
-import { createHost, readJson, sleep, SSH_RULE, waitFor, type PeruseHost } from './peruse-host.js';
+import { createHost, readJson, sleep, SSH_RULE, waitFor, type PeruseHost } from '../../bench/cluster/host.js';
 
 // Host A bans (its own nft set, in a namespace) and publishes to a real LAPI from Debian's
 // crowdsec package; host B follows LAPI's decision stream as a bouncer into its own nft set.

@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
+// sources (vitest) or dist/bench/cluster (the bench): the repository root either way
+const ROOT = path.resolve(import.meta.dirname, import.meta.dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
 const PERUSE = path.join(ROOT, 'bin/peruse.js');
 const REMOTE = ['/usr/lib/systemd/systemd-journal-remote', '/lib/systemd/systemd-journal-remote'].find(existsSync) ?? '/usr/lib/systemd/systemd-journal-remote';
 const BOOT = '5eed00005eed00005eed00005eed0000';
