@@ -11,17 +11,18 @@ export type PublishBan = (ban: PublishedBan) => void;
 /** The config's one publisher, shared by every publishing step; saved before each checkpoint (see Outbox). */
 export function sharedPublisher(ctx: Pick<ModuleContext, 'state' | 'settings' | 'log' | 'clock'>): Publisher | undefined {
   return ctx.state.part('crowdsec.publisher', () => {
-    let settings;
+    let publisher: Publisher;
     try {
-      settings = lapiSettings(ctx.settings);
+      const settings = lapiSettings(ctx.settings);
+      if (!settings?.machine) return undefined;
+      publisher = new Publisher(settings, {
+        storage: ctx.state.options.storage, persist: ctx.state.options.persist, log: ctx.log,
+        nowMicros: () => Date.now() * 1000,
+      });
     } catch (e) {
+      // an unreadable password file or TLS file: a config error, before anything runs
       throw new ConfigError('E_BAD_ARGS', (e as Error).message, 'crowdsec');
     }
-    if (!settings?.machine) return undefined;
-    const publisher = new Publisher(settings, {
-      storage: ctx.state.options.storage, persist: ctx.state.options.persist, log: ctx.log,
-      nowMicros: () => Date.now() * 1000,
-    });
     // a Persistent part: the daemon saves the checkpoint right after this, so the outbox file is
     // never behind the journal cursor (nothing goes into the checkpoint itself)
     return Object.assign(publisher, { snapshot: () => { publisher.flush(); return undefined; }, restore: () => {} });
