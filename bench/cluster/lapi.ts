@@ -21,14 +21,18 @@ export interface Lapi {
   remove(): Promise<void>;
 }
 
-/** `listen` is host:port; `prefix` runs crowdsec inside a network namespace (["ip","netns","exec",NAME]). */
-export function createLapi(listen: string, prefix: readonly string[] = []): Lapi {
+/**
+ * `listen` is host:port; `prefix` runs crowdsec inside a network namespace (["ip","netns","exec",NAME]);
+ * `tls` serves https with this certificate and key (PEM files).
+ */
+export function createLapi(listen: string, prefix: readonly string[] = [], tls?: { cert: string; key: string }): Lapi {
   const dir = mkdtempSync(path.join(tmpdir(), 'peruse-lapi-'));
   mkdirSync(path.join(dir, 'data'));
   mkdirSync(path.join(dir, 'log'));
   const config = path.join(dir, 'config.yaml');
   writeFileSync(path.join(dir, 'profiles.yaml'), readFileSync('/etc/crowdsec/profiles.yaml'));
-  writeFileSync(path.join(dir, 'credentials.yaml'), `url: http://${listen}\n`);
+  const url = `${tls ? 'https' : 'http'}://${listen}`;
+  writeFileSync(path.join(dir, 'credentials.yaml'), `url: ${url}\n`);
   writeFileSync(config, `common:
   daemonize: false
   log_media: file
@@ -55,7 +59,11 @@ db_config:
 api:
   client:
     credentials_path: ${dir}/credentials.yaml
-  server:
+    insecure_skip_verify: true
+  server:${tls ? `
+    tls:
+      cert_file: ${tls.cert}
+      key_file: ${tls.key}` : ''}
     log_level: info
     listen_uri: ${listen}
     profiles_path: ${dir}/profiles.yaml
@@ -65,7 +73,6 @@ prometheus:
   enabled: false
 `);
   let child: ChildProcess | undefined;
-  const url = `http://${listen}`;
   let ownKey: string | undefined;
 
   const cscli = (args: string[]) => {

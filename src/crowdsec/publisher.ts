@@ -79,7 +79,7 @@ export class Publisher {
    * Sends what it can within `graceMs` (a replay's last bans), then stops; what is left stays in
    * the outbox for the next start. Idempotent.
    */
-  stop(graceMs = 900): Promise<void> {
+  stop(graceMs = 5000): Promise<void> {
     this.stopping ??= this.doStop(graceMs);
     return this.stopping;
   }

@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,5 +178,73 @@ describe('sharing bans through a real CrowdSec LAPI', () => {
     expect(result.status).toBe(78);
     expect(result.stderr).toMatch(/actions\["SSH"\]\[1\]\.args\.crowdsec {2}E_BAD_ARGS {2}.*"crowdsec" section/);
     expect(existsSync(path.join(dir, 'storage'))).toBe(false);
+  });
+});
+
+describe('action_crowdsecBan over TLS', () => {
+  let lapi: Lapi;
+  let dir: string;
+  const port = 20000 + ((process.pid + 7) % 20000);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'peruse-lapi-tls-'));
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=peruse test CA');
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'lapi.key', '-out', 'lapi.csr', '-subj', '/CN=127.0.0.1');
+    writeFileSync(path.join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+    ssl('x509', '-req', '-in', 'lapi.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'lapi.pem', '-days', '2', '-extfile', 'san.cnf');
+    lapi = createLapi(`127.0.0.1:${port}`, [], { cert: path.join(dir, 'lapi.pem'), key: path.join(dir, 'lapi.key') });
+    await lapi.start();
+    lapi.addMachine('central', 'central-pw');
+    writeFileSync(path.join(dir, 'lapi-password'), 'central-pw\n');
+  }, 60_000);
+
+  afterAll(async () => {
+    await lapi?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function replayAttack(name: string, tls: Record<string, unknown>, ip: string) {
+    const home = mkdtempSync(path.join(dir, `${name}-`));
+    writeFileSync(path.join(home, 'peruse.json'), JSON.stringify({
+      storage: path.join(home, 'storage'),
+      actions: SSH_RULE({ action: 'action_crowdsecBan', args: { IP: 'thatIP', banSeconds: 600 } }),
+      crowdsec: { url: lapi.url, machine: { login: 'central', passwordFile: path.join(dir, 'lapi-password') }, tls },
+    }));
+    writeFileSync(path.join(home, 'in.jsonl'), JSON.stringify({ __REALTIME_TIMESTAMP: String(Date.now() * 1000), MESSAGE: `Invalid user admin from ${ip}` }) + '\n');
+    const result = spawnSync('node', [path.resolve(import.meta.dirname, '../../bin/peruse.js'), 'replay', '--input', path.join(home, 'in.jsonl'), '--config', path.join(home, 'peruse.json')], { encoding: 'utf8' });
+    return { ...result, storage: path.join(home, 'storage') };
+  }
+
+  const decisionsOf = (ip: string) => JSON.parse(lapi.cscli(['decisions', 'list', '--origin', 'peruse', '-i', ip, '-o', 'json']) || 'null') as { decisions: { value: string; origin: string; scenario: string }[] }[] | null;
+
+  it('with the CA of LAPI\'s certificate, a replayed attack is published over https', () => {
+    const result = replayAttack('trusted', { ca: path.join(dir, 'ca.pem') }, '192.0.2.77');
+    expect(result.status, result.stderr).toBe(0);
+    const alerts = decisionsOf('192.0.2.77');
+    expect(alerts?.flatMap((a) => a.decisions).map((d) => [d.value, d.origin, d.scenario])).toEqual([['192.0.2.77', 'peruse', 'peruse/SSH[1]']]);
+  });
+
+  it('without it, LAPI\'s certificate is refused: logged, nothing published, the ban kept in the outbox', () => {
+    const result = replayAttack('untrusted', {}, '192.0.2.78');
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/crowdsec: POST https:\/\/127\.0\.0\.1:\d+\/v1\/watchers\/login: (SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)/);
+    expect(decisionsOf('192.0.2.78')).toBeNull();
+    expect(readJson<{ items: { value: string }[] }>(path.join(result.storage, 'crowdsec-outbox.json'))?.items.map((i) => i.value)).toEqual(['192.0.2.78']);
+  });
+
+  it('replay --dry-run says what it would publish and sends nothing', () => {
+    const home = mkdtempSync(path.join(dir, 'dry-'));
+    writeFileSync(path.join(home, 'peruse.json'), JSON.stringify({
+      storage: path.join(home, 'storage'),
+      actions: SSH_RULE({ action: 'action_crowdsecBan', args: { IP: 'thatIP', banSeconds: 600 } }),
+      crowdsec: { url: lapi.url, machine: { login: 'central', password: 'central-pw' } },
+    }));
+    writeFileSync(path.join(home, 'in.jsonl'), JSON.stringify({ __REALTIME_TIMESTAMP: String(Date.now() * 1000), MESSAGE: 'Invalid user admin from 192.0.2.79' }) + '\n');
+    const result = spawnSync('node', [path.resolve(import.meta.dirname, '../../bin/peruse.js'), 'replay', '--dry-run', '--input', path.join(home, 'in.jsonl'), '--config', path.join(home, 'peruse.json')], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/would publish to LAPI: ban 192\.0\.2\.79 until \S+ \(peruse\/SSH\[1\]\)/);
+    expect(decisionsOf('192.0.2.79')).toBeNull();
+    expect(existsSync(path.join(home, 'storage', 'crowdsec-outbox.json'))).toBe(false);
   });
 });
