@@ -17,12 +17,11 @@ const SAME_BAN_SLACK_MICROS = 60e6;
 export const LAPI_ORIGIN_PREFIX = 'lapi:';
 /**
  * LAPI (1.4) answers a delta with the decisions created after the bouncer's previous read; one
- * created just before that read but committed just after it (a big alert is written in chunks)
- * is in no delta ever. So the whole list is read again (and reconciled) a little after every
- * delta that brought something, and every RESYNC_MS anyway.
+ * created just before that read but committed just after it is in no delta ever (its timestamp
+ * is taken before its transaction commits). So the whole list is read again (and reconciled) a
+ * little after every delta that brought something, and every `resyncSeconds` anyway.
  */
 const RESYNC_AFTER_CHANGE_MS = 3000;
-const RESYNC_MS = 300_000;
 
 type Bouncer = NonNullable<LapiSettings['bouncer']>;
 
@@ -89,7 +88,7 @@ export class LapiBouncer {
       this.polls++;
       this.apply(stream.new, stream.deleted, startup);
       this.synced = true;
-      if (startup) this.resyncAt = Date.now() + RESYNC_MS;
+      if (startup) this.resyncAt = Date.now() + this.bouncer.resyncMs;
       else if (stream.new.length > 0) this.resyncAt = Math.min(this.resyncAt, Date.now() + RESYNC_AFTER_CHANGE_MS);
       if (this.failures > 0) this.ctx.log.notice(`crowdsec: decision stream reachable again after ${this.failures} failed reads`);
       this.failures = 0;

@@ -33,7 +33,7 @@ export class Outbox {
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly file: string | undefined, private readonly log: Logger, private readonly writeDelayMs = 100) {}
+  constructor(private readonly file: string | undefined, private readonly log: Logger, private readonly writeDelayMs = 500) {}
 
   get size(): number {
     return this.items.length;

@@ -110,6 +110,12 @@ export class Publisher {
         if (this.failures > 0) this.options.log.notice(`crowdsec: LAPI reachable again; ${this.outbox.size} bans still queued`);
         this.failures = 0;
       } catch (e) {
+        if (e instanceof LapiError && (e.status === 400 || e.status === 422) && batch.length > 0) {
+          // LAPI will refuse this batch every time: retrying it would hold every later ban back
+          this.options.log.error(`${e.message}; dropped ${batch.length} decisions (${batch.slice(0, 3).map((i) => i.value).join(', ')}${batch.length > 3 ? ' …' : ''}); they stay banned locally`);
+          this.outbox.done(batch[0]!.batch!);
+          continue;
+        }
         await this.backoff(e as Error);
       }
     }

@@ -9,7 +9,7 @@ export interface CrowdsecSection {
   bouncer?: {
     apiKey?: string; apiKeyFile?: string;
     nftSetIPv4?: string; nftSetIPv6?: string; ipSetIPv4?: string; ipSetIPv6?: string;
-    pollSeconds?: number; scopes?: string[]; origins?: string[];
+    pollSeconds?: number; resyncSeconds?: number; scopes?: string[]; origins?: string[];
   };
   tls?: { ca?: string; cert?: string; key?: string; insecureSkipVerify?: boolean };
   maxBatch?: number;
@@ -49,6 +49,7 @@ export const CROWDSEC_SCHEMA = {
         ipSetIPv4: { type: 'string', pattern: IPSET_NAME, description: 'ipset for IPv4 decisions (instead of nft sets).' },
         ipSetIPv6: { type: 'string', pattern: IPSET_NAME, description: 'ipset for IPv6 decisions.' },
         pollSeconds: { type: 'number', minimum: 0.2, maximum: 3600, description: 'Pause between two reads of the decision stream (default 10).' },
+        resyncSeconds: { type: 'number', minimum: 1, maximum: 86400, description: 'Read the whole decision list again this often (default 60): LAPI 1.4 leaves out of its change reads a decision committed just after a read.' },
         scopes: { type: 'array', items: { enum: ['ip', 'range'] }, minItems: 1, description: 'Decision scopes to apply (default ["ip", "range"]).' },
         origins: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Only decisions of these origins (e.g. ["peruse", "crowdsec", "cscli"]); default all.' },
       },
@@ -72,7 +73,7 @@ export interface TlsFiles { ca?: string; cert?: string; key?: string; insecureSk
 export interface LapiSettings {
   url: string;
   machine?: { login: string; password: string };
-  bouncer?: { apiKey: string; backend: 'nft' | 'ipset'; setV4: string; setV6: string; pollMs: number; scopes: string[]; origins?: string[] };
+  bouncer?: { apiKey: string; backend: 'nft' | 'ipset'; setV4: string; setV6: string; pollMs: number; resyncMs: number; scopes: string[]; origins?: string[] };
   tls: TlsFiles;
   maxBatch: number;
   retryMs: number[];
@@ -106,6 +107,7 @@ export function lapiSettings(settings: Settings): LapiSettings | undefined {
       setV4: (nft ? bouncer.nftSetIPv4 : bouncer.ipSetIPv4) ?? '',
       setV6: (nft ? bouncer.nftSetIPv6 : bouncer.ipSetIPv6) ?? '',
       pollMs: Math.round((bouncer.pollSeconds ?? 10) * 1000),
+      resyncMs: Math.round((bouncer.resyncSeconds ?? 60) * 1000),
       scopes: bouncer.scopes ?? ['ip', 'range'],
       origins: bouncer.origins,
     } : undefined,

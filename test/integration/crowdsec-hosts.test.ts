@@ -49,7 +49,7 @@ describe('three hosts sharing bans through LAPI', () => {
     }), nsA.prefix);
     b = createHost('B', ({ storage, journal }) => ({
       storage, journal: { directory: journal }, actions: {},
-      crowdsec: { url: 'http://10.77.1.1:8080', bouncer: { apiKey: keyB, nftSetIPv4: V4, nftSetIPv6: V6, pollSeconds: 1 } },
+      crowdsec: { url: 'http://10.77.1.1:8080', bouncer: { apiKey: keyB, nftSetIPv4: V4, nftSetIPv6: V6, pollSeconds: 1, resyncSeconds: 5 } },
     }), nsB.prefix);
 
     cDir = mkdtempSync(path.join(tmpdir(), 'peruse-fwbouncer-'));

@@ -46,7 +46,7 @@ describe('sharing bans through a real CrowdSec LAPI', () => {
     b = createHost('b', ({ storage, journal }) => ({
       storage, journal: { directory: journal }, actions: {},
       nftBan: { nft: [...nsB.prefix, 'nft'] },
-      crowdsec: { url: lapi.url, bouncer: { apiKey: keyB, nftSetIPv4: V4, nftSetIPv6: V6, pollSeconds: 0.5 }, retrySeconds: RETRY },
+      crowdsec: { url: lapi.url, bouncer: { apiKey: keyB, nftSetIPv4: V4, nftSetIPv6: V6, pollSeconds: 0.5, resyncSeconds: 5 }, retrySeconds: RETRY },
     }));
     await a.start();
     await b.start();
@@ -75,7 +75,8 @@ describe('sharing bans through a real CrowdSec LAPI', () => {
   });
 
   it('B, following the decision stream, has the bans in its own sets, and bans list names their origin', async () => {
-    await waitFor('the ban in B\'s set', () => inB('203.0.113.10') && inB('2001:db8:aa:bb::/64', V6));
+    await waitFor('the ban in B\'s set', () => inB('203.0.113.10') && inB('2001:db8:aa:bb::/64', V6))
+      .catch((e: Error) => { throw new Error(`${e.message}; B said:\n${b.stderr()}`); });
     const timeout = nftElements(nsB, V4).get('203.0.113.10')!;
     expect(timeout).toBeGreaterThan(3500);
     expect(timeout).toBeLessThanOrEqual(3600);
