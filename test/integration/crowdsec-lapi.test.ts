@@ -87,6 +87,13 @@ describe('sharing bans through a real CrowdSec LAPI', () => {
     expect(b.cli(['bans', 'list']).out).toMatch(/203\.0\.113\.10\s+59m\d+s\s+peruse\/SSH\[1\]\s+lapi:peruse/);
   });
 
+  it('bans pulled from LAPI come back at boot with the local ones (bans restore from B\'s store)', () => {
+    nsB.run(['nft', 'flush', 'set', ...V4.split(' ')]);
+    const { code, err } = b.cli(['bans', 'restore']);
+    expect(code, err).toBe(0);
+    expect(nftElements(nsB, V4).get('203.0.113.10')).toBeGreaterThan(3400);
+  });
+
   it('A does not take its own decision back from LAPI: no echo into its store, nothing published twice', async () => {
     await sleep(1500);
     const own = JSON.parse(a.cli(['bans', 'list', '--json']).out) as { ip: string; origin: string }[];
