@@ -26,7 +26,7 @@ export const CROWDSEC_SCHEMA = {
   properties: {
     url: { type: 'string', pattern: '^https?://', description: 'LAPI base URL, e.g. "http://10.0.0.1:8080/" (the /v1 paths are added).' },
     machine: {
-      type: 'object', additionalProperties: false, required: ['login'], anyOf: [{ required: ['password'] }, { required: ['passwordFile'] }],
+      type: 'object', additionalProperties: false, required: ['login'], if: { not: { required: ['passwordFile'] } }, then: { required: ['password'] },
       description: 'Watcher credentials (`cscli machines add NAME --password P`): needed to publish bans and to delete decisions on unban.',
       properties: {
         login: { type: 'string', minLength: 1, description: 'Machine id.' },
@@ -36,9 +36,10 @@ export const CROWDSEC_SCHEMA = {
     },
     bouncer: {
       type: 'object', additionalProperties: false,
+      // if/then rather than anyOf: one plain "missing required property" line per problem
       allOf: [
-        { anyOf: [{ required: ['apiKey'] }, { required: ['apiKeyFile'] }] },
-        { anyOf: [{ required: ['nftSetIPv4', 'nftSetIPv6'] }, { required: ['ipSetIPv4', 'ipSetIPv6'] }] },
+        { if: { not: { required: ['apiKeyFile'] } }, then: { required: ['apiKey'] } },
+        { if: { not: { anyOf: [{ required: ['ipSetIPv4'] }, { required: ['ipSetIPv6'] }] } }, then: { required: ['nftSetIPv4', 'nftSetIPv6'] }, else: { required: ['ipSetIPv4', 'ipSetIPv6'] } },
       ],
       description: 'Follow LAPI\'s decision stream and apply its bans to these sets (`cscli bouncers add NAME`).',
       properties: {

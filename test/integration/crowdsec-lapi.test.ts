@@ -189,6 +189,26 @@ describe('sharing bans through a real CrowdSec LAPI', () => {
   });
 });
 
+describe('the crowdsec section in peruse check', () => {
+  it('names each problem once with its place: missing secrets, a set name that could reach nft unescaped, a wrong URL', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'peruse-cs-check-'));
+    const file = path.join(dir, 'peruse.json');
+    writeFileSync(file, JSON.stringify({ actions: {}, crowdsec: {
+      url: 'ftp://lapi', machine: { login: 'a' }, bouncer: { nftSetIPv4: 'ip t s; flush ruleset', nftSetIPv6: 'ip6 t s' },
+    } }, null, 1));
+    const result = spawnSync('node', [path.resolve(import.meta.dirname, '../../bin/peruse.js'), 'check', file], { encoding: 'utf8' });
+    expect(result.status).toBe(78);
+    const lines = result.stderr.trim().split('\n').map((l) => l.replace(`${file}:`, ''));
+    expect(lines).toEqual([
+      '4:3  crowdsec.url  E_SCHEMA  must match pattern "^https?://"',
+      '5:3  crowdsec.machine  E_SCHEMA  missing required property "password"',
+      '8:3  crowdsec.bouncer  E_SCHEMA  missing required property "apiKey"',
+      expect.stringMatching(/^9:4 {2}crowdsec\.bouncer\.nftSetIPv4 {2}E_SCHEMA {2}must match pattern/),
+      ' 4 error(s), 0 warning(s)',
+    ]);
+  });
+});
+
 describe('action_crowdsecBan over TLS', () => {
   let lapi: Lapi;
   let dir: string;
