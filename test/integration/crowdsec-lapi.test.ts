@@ -20,6 +20,8 @@ const TABLES = 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags interval,ti
 const OUTAGE_MS = 60_000;
 const PORT = 20000 + (process.pid % 20000);
 const RETRY = [0.2, 0.5, 1];
+const METRICS_PORT = 40000 + (process.pid % 20000);
+const queuedMetric = async () => Number(/^peruse_crowdsec_queued (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text())?.[1]);
 
 describe('sharing bans through a real CrowdSec LAPI', () => {
   let lapi: Lapi;
@@ -42,6 +44,7 @@ describe('sharing bans through a real CrowdSec LAPI', () => {
       actions: SSH_RULE({ action: 'action_nftBan', args: { IP: 'thatIP', banSeconds: 3600, banIPv6Prefix: 64, nftSetIPv4: V4, nftSetIPv6: V6, crowdsec: true } }),
       nftBan: { nft: [...nsA.prefix, 'nft'] },
       crowdsec: crowdsecA,
+      metrics: { port: METRICS_PORT },
     }));
     b = createHost('b', ({ storage, journal }) => ({
       storage, journal: { directory: journal }, actions: {},
@@ -137,11 +140,13 @@ describe('sharing bans through a real CrowdSec LAPI', () => {
     // the chain was never held back: every ban is in A's own set while LAPI is still down
     for (const ip of ips) expect(nftElements(nsA, V4).has(ip)).toBe(true);
     expect(readJson<{ items: unknown[] }>(path.join(a.storage, 'crowdsec-outbox.json'))?.items).toHaveLength(20);
+    expect(await queuedMetric()).toBe(20);
     await lapi.start();
     await waitFor('every queued ban in LAPI', async () => (await Promise.all(ips.map((ip) => lapi.decisions(ip)))).every((d) => d.length > 0), 30_000);
     for (const ip of ips) expect(await lapi.decisions(ip), ip).toHaveLength(1);
     await waitFor('every ban in B', () => ips.every((ip) => inB(ip)), 30_000);
     await waitFor('the outbox to empty', () => readJson<{ items: unknown[] }>(path.join(a.storage, 'crowdsec-outbox.json'))?.items.length === 0);
+    expect(await queuedMetric()).toBe(0);
   }, OUTAGE_MS + 90_000);
 
   it('A killed -9 with decisions queued: they are sent after its restart, none twice', async () => {
