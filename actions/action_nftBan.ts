@@ -1,6 +1,6 @@
 import { createBanStep, defineAction, nftBackend, MAX_DURATION_SECONDS } from '../src/modules/api.js';
 
-interface Args { IP: string; nftSetIPv4: string; nftSetIPv6: string; banSeconds?: number; banIPv6Prefix?: number }
+interface Args { IP: string; nftSetIPv4: string; nftSetIPv6: string; banSeconds?: number; banIPv6Prefix?: number; crowdsec?: boolean }
 
 export default defineAction<Args>({
   name: 'action_nftBan',
@@ -14,6 +14,7 @@ export default defineAction<Args>({
       nftSetIPv4: { type: 'string', description: 'Set for IPv4 addresses, as FAMILY TABLE SET, e.g. "ip Inet4 ssh_ban" (flags timeout).' },
       nftSetIPv6: { type: 'string', description: 'Set for IPv6 addresses, e.g. "ip6 Inet6 ssh_ban".' },
       banSeconds: { type: 'integer', minimum: 0, maximum: MAX_DURATION_SECONDS, description: 'Ban length from the entry time; absent or 0 = permanent (as Pyruse); at most 10 years.' },
+      crowdsec: { type: 'boolean', description: 'Also publish each ban to CrowdSec\'s Local API (top-level "crowdsec" section with machine credentials), so other hosts get it; see docs/cluster.md.' },
       banIPv6Prefix: { type: 'integer', minimum: 1, maximum: 128, description: 'Ban the whole IPv6 prefix of this length (e.g. 64); the v6 set needs flags interval.' },
     },
   },
@@ -22,7 +23,7 @@ export default defineAction<Args>({
     return createBanStep(nftBackend, {
       field: args.IP, setV4: args.nftSetIPv4, setV6: args.nftSetIPv6, setV4Arg: 'nftSetIPv4', setV6Arg: 'nftSetIPv6',
       // Pyruse compat: banSeconds 0 is a permanent ban
-      banSeconds: args.banSeconds || undefined, banIPv6Prefix: args.banIPv6Prefix,
+      banSeconds: args.banSeconds || undefined, banIPv6Prefix: args.banIPv6Prefix, crowdsec: args.crowdsec,
     }, ctx);
   },
 });

@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [--entries N] [--only core,dnat,state,journal,restore,attack,memory,startup]: throughput, scale, restore, memory and startup,
+// npm run bench [-- --json] [--entries N] [--only core,dnat,state,journal,restore,attack,memory,startup,crowdsec]: throughput, scale, restore, memory and startup,
 // all measured in the same run on this machine. Corpora are generated once into .bench/.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { openConfig } from '../src/cli/setup.js';
 import { makeByteDecoder } from '../src/journal/fields.js';
 import { workflowRate, type WorkflowHooks } from './batches.js';
 import { configCompileSeconds } from './config.js';
+import { crowdsecFigures } from './crowdsec.js';
 import { journalFilesOf, NativeJournal } from '../src/journal/native/reader.js';
 import { fieldsRead, type Program } from '../src/workflow/program.js';
 import { createLogger } from '../src/system/log.js';
@@ -342,6 +343,18 @@ async function main(): Promise<void> {
     row({ name: 'config.compile8000Chains', value: Number(large.seconds.toFixed(3)), unit: 's', note: `${large.steps} steps, best of 3` });
     const growth = Number((large.seconds / small.seconds).toFixed(1));
     row({ name: 'config.growth8x', value: growth, unit: '×', target: '< 12 (linear: 8)', ok: growth < 12, note: '8 000 chains / 1 000 chains' });
+  }
+
+  if (want('crowdsec')) {
+    try {
+      const f = await crowdsecFigures();
+      row({ name: 'crowdsec.latencyMedian', value: f.latencyMedianMs, unit: 'ms', note: `log line on A → element in B's nft set through a real LAPI, B polling every 1 s; ${f.samples} samples` });
+      row({ name: 'crowdsec.latencyP99', value: f.latencyP99Ms, unit: 'ms' });
+      row({ name: 'crowdsec.burst10000', value: f.burstSeconds, unit: 's', note: `${f.burstDecisions} decisions published until LAPI acknowledged all: ${f.burstLapiCalls} LAPI calls (${f.burstPosts} POST /v1/alerts, login included)` });
+      row({ name: 'crowdsec.burst10000InB', value: f.burstInBSeconds, unit: 's', note: 'until B\'s nft set holds them all' });
+    } catch (e) {
+      row({ name: 'crowdsec.latencyMedian', value: NaN, unit: 'ms', note: (e as Error).message.slice(0, 200) });
+    }
   }
 
   if (values.json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');

@@ -9,6 +9,8 @@ import { refuseIrregularStateFiles } from '../state/state-files.js';
 import path from 'node:path';
 import { banAddress, parseDuration, unbanAddress, type AdminOutcome, type StoreFor } from '../state/ban-admin.js';
 import { askDaemon, controlSocketPath, type ControlRequest } from '../system/control-socket.js';
+import { LapiClient } from '../crowdsec/client.js';
+import { lapiSettings } from '../crowdsec/settings.js';
 import { recordingRunner, spawnRunner, type CommandRunner } from '../system/exec.js';
 import { createLogger, type Logger } from '../system/log.js';
 import { parseCommandArgs, runCommand, UsageError } from './args.js';
@@ -20,12 +22,14 @@ const HELP = `usage: peruse bans list [--json]
        peruse bans restore [--dry-run]
        (each takes --config FILE; ban and unban take --socket PATH)
 
-  list     bans still holding: backend, set, address, remaining time, reason (the banning step)
+  list     bans still holding: backend, set, address, remaining time, reason (the banning step
+           or LAPI scenario), origin (local, or lapi:ORIGIN for a decision pulled from CrowdSec)
   ban      bans ADDRESS (or an IPv6 prefix ADDRESS/LEN) in SET (default: the only set the
            config's ban steps name for its family) for DURATION (10m, 1h30m, 2d, 3600,
            permanent; default: the longest banSeconds of the steps naming SET)
   unban    removes ADDRESS from the firewall set AND the store, so it does not come back at
-           boot; --set limits it to one set
+           boot; --set limits it to one set. With crowdsec.machine credentials, also deletes
+           the address's decisions in CrowdSec's LAPI (every host)
   restore  makes the sets and drop rules (unless firewall.manage is false), then applies every
            stored ban with its remaining time, in one nft/ipset transaction (run at boot by a
            oneshot systemd unit, and by the daemon at start)
@@ -67,7 +71,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'unban': {
         if (rest.length !== 1) throw new UsageError('unban takes exactly one ADDRESS');
         const request = { command: 'unban', address: rest[0]!, set: values.set, config: path.resolve(settings.configFile) };
-        return report(await viaDaemon(values.socket, request) ?? await unbanAddress(settings, rest[0]!, values.set, directStores(settings, log), spawnRunner, log, nowMicros()));
+        const outcome = await viaDaemon(values.socket, request) ?? await unbanAddress(settings, rest[0]!, values.set, directStores(settings, log), spawnRunner, log, nowMicros());
+        const target = canonicalBanTarget(rest[0]!);
+        if (target) {
+          const lapi = await unbanInLapi(settings, target);
+          // not in the local store but decisions deleted in LAPI: the unban did something
+          if (lapi.deleted > 0 && outcome.out.length === 0) { outcome.err = outcome.err.filter((line) => !line.includes('is not banned')); if (outcome.err.length === 0) outcome.code = 0; }
+          if (lapi.failed) outcome.code = 1;
+        }
+        return report(outcome);
       }
       case 'restore': {
         if (rest.length > 0) throw new UsageError('restore takes no argument');
@@ -117,6 +129,7 @@ function list(settings: Settings, log: Logger, json: boolean): number {
     return holding.map((ban) => ({
       backend: backend.name, set: ban.set, ip: ban.ip,
       until: ban.until / 1e6, remainingSeconds: remainingSeconds(ban.until, now) ?? null, reason: ban.reason,
+      origin: ban.origin ?? 'local',
     }));
   });
   rows.sort((a, b) => a.backend.localeCompare(b.backend) || a.set.localeCompare(b.set) || a.ip.localeCompare(b.ip));
@@ -127,8 +140,8 @@ function list(settings: Settings, log: Logger, json: boolean): number {
     process.stdout.write(JSON.stringify(rows) + '\n');
     return status;
   }
-  const table = [['BACKEND', 'SET', 'ADDRESS', 'REMAINING', 'REASON'],
-    ...rows.map((r) => [r.backend, r.set, r.ip, r.remainingSeconds === null ? 'permanent' : formatDuration(r.remainingSeconds), r.reason])];
+  const table = [['BACKEND', 'SET', 'ADDRESS', 'REMAINING', 'REASON', 'ORIGIN'],
+    ...rows.map((r) => [r.backend, r.set, r.ip, r.remainingSeconds === null ? 'permanent' : formatDuration(r.remainingSeconds), r.reason, r.origin])];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   for (const row of table) process.stdout.write(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ') + '\n');
   return status;
@@ -161,6 +174,29 @@ function report(outcome: AdminOutcome): number {
   for (const line of outcome.out) process.stdout.write(line + '\n');
   for (const line of outcome.err) process.stderr.write(`peruse: ${line}\n`);
   return outcome.code;
+}
+
+/** Deletes the address's decisions in LAPI when peruse holds machine credentials (every host then drops them). */
+async function unbanInLapi(settings: Settings, target: string): Promise<{ deleted: number; failed: boolean }> {
+  let lapi;
+  try {
+    lapi = lapiSettings(settings);
+  } catch (e) {
+    process.stderr.write(`peruse: ${(e as Error).message}\n`);
+    return { deleted: 0, failed: true };
+  }
+  if (!lapi?.machine) return { deleted: 0, failed: false };
+  const client = new LapiClient(lapi);
+  try {
+    const deleted = await client.deleteDecisions(target.includes('/') ? 'range' : 'ip', target);
+    process.stdout.write(`deleted ${deleted} decision(s) of ${target} in CrowdSec's LAPI\n`);
+    return { deleted, failed: false };
+  } catch (e) {
+    process.stderr.write(`peruse: ${(e as Error).message} (the decisions of ${target} stay in LAPI)\n`);
+    return { deleted: 0, failed: true };
+  } finally {
+    await client.destroy();
+  }
 }
 
 function formatDuration(seconds: number): string {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Services } from '../config/build.js';
+import { startLapiBouncer, type LapiBouncer } from '../crowdsec/bouncer.js';
 import type { Settings } from '../config/settings.js';
 import { makeByteDecoder } from '../journal/fields.js';
 import { JournalSource, type StartPosition } from '../journal/source.js';
@@ -69,6 +70,8 @@ export class Daemon {
   private control: ControlServer | undefined;
   private readonly startedAt = Date.now();
   private loadedAt = Date.now();
+  /** Follows CrowdSec's decision stream when the config has crowdsec.bouncer (docs/cluster.md). */
+  bouncer: LapiBouncer | undefined;
   entries = 0;
   ownLinesSkipped = 0;
 
@@ -108,6 +111,7 @@ export class Daemon {
     await setupFirewall(settings, this.log, spawnRunner, recordedSets(services.state));
     await restoreBans(settings, this.log, spawnRunner);
     await this.startInstances(generation);
+    this.bouncer = startLapiBouncer(settings, services);
     await this.startMetrics(settings);
     this.control = await startControl({
       startedAt: this.startedAt, configFile: this.configFile, loadedAt: () => this.loadedAt,
@@ -265,10 +269,12 @@ export class Daemon {
       this.save();
       await this.stopInstances(old);
       await setupFirewall(next.settings, this.log, spawnRunner, recordedSets(next.services.state));
+      await this.bouncer?.stop();
       next.services.state.restore(old.services.state.snapshot(), this.clock.nowMicros());
       this.generation = next;
       this.loadedAt = Date.now();
       await this.startInstances(next);
+      this.bouncer = startLapiBouncer(next.settings, next.services);
       this.source.reconfigure(next.settings.journal, (entry) => this.onEntry(entry), fieldsRead(next.program));
     } finally {
       this.source.release();
@@ -286,7 +292,7 @@ export class Daemon {
     if (finished) this.save();
     else this.log.warn(`an entry was still in flight after ${graceMs} ms: keeping the checkpoint saved at ${this.savedCursor ?? '(none)'}`);
     await Promise.race([
-      this.stopInstances(this.generation),
+      Promise.all([this.stopInstances(this.generation), this.bouncer?.stop()]),
       new Promise<void>((resolve) => setTimeout(resolve, 1000).unref()),
     ]);
     // a firewall command or sendmail still hanging must not outlive peruse (it runs detached)

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { CROWDSEC_SCHEMA } from '../crowdsec/settings.js';
 import { closest, type ConfigIssue, type ErrorCode, type PathSegment } from './errors.js';
 
 export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: false } as const;
@@ -86,6 +87,7 @@ export const topLevelSchema = {
         ip6tables: { ...stringList, minItems: 1, description: 'ip6tables command (argv) for the DROP rules of IPv6 ipsets.' },
       },
     },
+    crowdsec: CROWDSEC_SCHEMA,
     limits: {
       type: 'object', additionalProperties: false, description: 'Memory bounds under attack.',
       properties: {

@@ -27,6 +27,7 @@ export { PROTOCOLS, type Protocol } from '../natfw/legacy.js';
 export { parseTraceTime } from '../natfw/time.js';
 export { DEFAULT_STALE_MS, trace, type TraceStatus } from '../natfw/trace.js';
 export { createBanStep } from '../net/ban-step.js';
+export { banPublisher as crowdsecBanPublisher } from '../crowdsec/publish-step.js';
 export { nftBackend, ipsetBackend } from '../net/ban-commands.js';
 export { JournalWriter, MAX_GENERATIONS, SYSLOG_LEVELS } from '../system/journal-writer.js';
 export type { SyslogLevel } from '../system/journal-writer.js';

@@ -80,6 +80,20 @@ export class BanQueue {
     return new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
+  /** Queues an unban (a LAPI decision deleted): a pending add of the address is dropped, its element deleted. */
+  unban(set: string, ip: string): void {
+    this.retryOwner.delete(banKey(set, ip));
+    if (this.runner.immediate) {
+      this.runNow(this.backend.deleteArgs(set, ip));
+      return;
+    }
+    let pending = this.pending.get(set);
+    if (!pending) this.pending.set(set, (pending = { deletes: new Set(), adds: new Map() }));
+    if (pending.adds.delete(ip)) this.pendingCount--;
+    pending.deletes.add(ip);
+    this.kick();
+  }
+
   /** Waits for every queued command; pending retries are dropped and counted as given up. */
   async drain(): Promise<void> {
     while (this.pumping) await this.pumping;
@@ -105,12 +119,12 @@ export class BanQueue {
     if (this.pumping) return;
     this.pumping = this.pump().finally(() => {
       this.pumping = undefined;
-      if (this.pendingCount > 0) this.kick();
+      if (this.pending.size > 0) this.kick();
     });
   }
 
   private async pump(): Promise<void> {
-    while (this.pendingCount > 0) {
+    while (this.pending.size > 0) {
       const batch = this.pending;
       this.pending = new Map();
       this.pendingCount = 0;

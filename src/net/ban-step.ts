@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/errors.js';
 import type { ActionInstance, Entry, ModuleContext } from '../modules/api.js';
+import { banPublisher } from '../crowdsec/publish-step.js';
 import { openBanStore } from '../state/ban-restore.js';
 import type { BanStore } from '../state/bans.js';
 import type { Durable } from '../state/state.js';
@@ -16,6 +17,8 @@ export interface BanStepArgs {
   setV6: string;
   banSeconds?: number;
   banIPv6Prefix?: number;
+  /** Publish each ban to CrowdSec's LAPI too (the `crowdsec` arg). */
+  crowdsec?: boolean;
   /** Arg names as the config spells them, for error paths. */
   setV4Arg: string;
   setV6Arg: string;
@@ -29,7 +32,10 @@ export interface BanService extends Durable {
   readonly command: readonly string[];
 }
 
-export function banService(backend: BanBackend, ctx: ModuleContext): BanService {
+/** What a ban service needs of a step's context (the LAPI bouncer has no step of its own). */
+export type BanServiceContext = Pick<ModuleContext, 'state' | 'settings' | 'exec' | 'log' | 'clock'>;
+
+export function banService(backend: BanBackend, ctx: BanServiceContext): BanService {
   return ctx.state.part(`bans.${backend.name}`, () => {
     const section = ctx.settings.section(backend.section);
     const command = backendCommand(backend, section);
@@ -64,6 +70,7 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
   addNamedSet(named, { backend: backend.name, set: args.setV6, family: 6, prefixes: args.banIPv6Prefix !== undefined && args.banIPv6Prefix < 128, banSeconds });
   const service = banService(backend, ctx);
   const { store, queue } = service;
+  const lapi = args.crowdsec ? banPublisher(ctx, 'crowdsec') : undefined;
   const banMicros = args.banSeconds === undefined ? undefined : args.banSeconds * 1e6;
   let rejected = 0;
 
@@ -91,6 +98,7 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
 
     // recorded before the command runs: even if it fails, `bans restore` applies it
     const stillBanned = store.put({ set, ip: target, until, reason: ctx.label }, now);
+    lapi?.publish({ value: target, until, at: eventTime });
     // Pyruse compat: re-banning first deletes, so the new timeout replaces the old one
     return queue.submit({ set, ip: target, seconds, replace: stillBanned !== undefined });
   };
@@ -99,6 +107,7 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
     reads: [args.field],
     start() {
       store.load();
+      lapi?.start();
     },
     act(entry) {
       try {
@@ -112,6 +121,7 @@ export function createBanStep(backend: BanBackend, args: BanStepArgs, ctx: Modul
     async stop() {
       await queue.drain();
       store.flush();
+      await lapi?.stop();
     },
   };
 }

@@ -13,8 +13,10 @@ export interface BanRecord {
   ip: string;
   /** End of the ban in µs since the epoch (event time); 0 = permanent. */
   until: number;
-  /** Label of the step that banned (`SSH[3]`), or where the ban came from. */
+  /** Label of the step that banned (`SSH[3]`), or where the ban came from (a LAPI decision's scenario). */
   reason: string;
+  /** Absent for a ban of this host's own steps; `lapi:<origin>` for a decision pulled from CrowdSec's LAPI (`lapi:peruse`, `lapi:crowdsec`, `lapi:cscli` …). */
+  origin?: string;
 }
 
 export interface BanStoreOptions {
@@ -151,7 +153,7 @@ export class BanStore {
       this.takeInExternalChanges(file);
       const now = this.options.nowMicros();
       for (const [key, ban] of this.bans) if (ban.until !== 0 && ban.until <= now) this.bans.delete(key);
-      const bans = [...this.bans.values()].map((b) => ({ set: b.set, ip: b.ip, until: b.until / 1e6, reason: b.reason }));
+      const bans = [...this.bans.values()].map((b) => ({ set: b.set, ip: b.ip, until: b.until / 1e6, reason: b.reason, ...(b.origin === undefined ? {} : { origin: b.origin }) }));
       writeFileAtomic(file, JSON.stringify({ version: FORMAT_VERSION, bans }) + '\n');
       this.lastWritten = fileIdentity(file);
       this.changed.clear();
@@ -257,24 +259,25 @@ export class BanStore {
     let rejected = 0;
     for (const item of list) {
       if (typeof item !== 'object' || item === null) { rejected++; continue; }
-      const { set, ip, until, reason } = fields(item as Record<string, unknown>);
+      const { set, ip, until, reason, origin } = fields(item as Record<string, unknown>);
       const target = canonicalBanTarget(ip);
       if (typeof set !== 'string' || this.options.checkSet(set) !== undefined || !target || until === undefined || until < 0) {
         rejected++;
         continue;
       }
-      records.push({ set, ip: target, until, reason });
+      records.push(origin === undefined ? { set, ip: target, until, reason } : { set, ip: target, until, reason, origin });
     }
     return { records, rejected };
   }
 }
 
-type RecordFields = (raw: Record<string, unknown>) => { set: unknown; ip: unknown; until: number | undefined; reason: string };
+type RecordFields = (raw: Record<string, unknown>) => { set: unknown; ip: unknown; until: number | undefined; reason: string; origin?: string };
 
 /** peruse's own records: `until` in seconds (0 = permanent). */
 const ownFields: RecordFields = (raw) => ({
   set: raw.set, ip: raw.ip, until: typeof raw.until === 'number' && Number.isFinite(raw.until * 1e6) ? Math.round(raw.until * 1e6) : undefined,
   reason: typeof raw.reason === 'string' ? raw.reason : '',
+  origin: typeof raw.origin === 'string' ? raw.origin : undefined,
 });
 
 /** Changes whenever the file is replaced (atomic writes rename a new inode in). */

@@ -65,6 +65,10 @@ export function createMetricsRegistry(view: MetricsView): Registry {
         if (typeof service.store?.size === 'number') this.set({ backend }, service.store.size);
       }
     } });
+  // the config's LAPI publisher (docs/cluster.md), read without creating it
+  const publisher = () => view.state().part<{ queued?: number } | undefined>('crowdsec.publisher', () => undefined);
+  new Gauge({ name: 'peruse_crowdsec_queued', help: 'Bans waiting in the outbox to reach CrowdSec\'s LAPI.', registers: [registry],
+    collect() { const p = publisher(); if (typeof p?.queued === 'number') this.set(p.queued); } });
   new Gauge({ name: 'peruse_dnat_mappings', help: 'Live DNAT mappings.', registers: [registry],
     collect() { const state = view.state(); this.set(state.has('dnat') ? state.dnat.size : 0); } });
   new Gauge({ name: 'peruse_journal_lag_seconds', help: 'Wall clock minus the time of the last processed entry.', registers: [registry],

@@ -55,6 +55,22 @@ describe('ban command queue', () => {
     expect(queue.givenUp).toBe(0);
   });
 
+  it('an unban (a LAPI decision deleted) drops the add still waiting and deletes the element, merged with the other deletes', async () => {
+    const { runner, pending } = manualRunner();
+    const queue = nftQueue(runner);
+    queue.submit(ban('10.0.0.1'));
+    queue.submit(ban('10.0.0.2'));
+    queue.submit(ban('10.0.0.3'));
+    queue.unban(SET, '10.0.0.2');
+    queue.unban(SET, '10.0.0.9');
+    pending[0]!.finish(ok);
+    await tick();
+    expect(pending.slice(1).map((p) => p.argv)).toEqual([['nft', `delete element ${SET} {10.0.0.2, 10.0.0.9}`]]);
+    pending[1]!.finish(ok);
+    await tick();
+    expect(pending.slice(2).map((p) => p.argv)).toEqual([['nft', `add element ${SET} {10.0.0.3 timeout 600s}`]]);
+  });
+
   it('bans that arrive while nft runs are merged into one delete and one add, still one argument each', async () => {
     const { runner, pending } = manualRunner();
     const queue = nftQueue(runner);
