@@ -28,6 +28,13 @@ export interface BuiltConfig {
   program?: Program;
   topLevel: string[];
   issues: ConfigIssue[];
+  /** Which module and args made each instance (`peruse test` describes what an action would do). */
+  origins?: Map<FilterInstance | ActionInstance, StepOrigin>;
+}
+
+export interface StepOrigin {
+  module: string;
+  args: Record<string, unknown>;
 }
 
 const STEP_KEYS = ['filter', 'action', 'args', 'then', 'else'];
@@ -51,6 +58,7 @@ export function buildProgram(config: LoadedConfig, registry: Registry, makeServi
   const settings = new Settings(config.raw, config.file);
   const services = makeServices(settings);
   const chains: ChainSpec[] = [];
+  const origins = new Map<FilterInstance | ActionInstance, StepOrigin>();
   for (const rawChain of config.chains) {
     const chain: ChainSpec = { name: rawChain.name, path: rawChain.path, steps: [] };
     chains.push(chain);
@@ -62,6 +70,10 @@ export function buildProgram(config: LoadedConfig, registry: Registry, makeServi
       const label = `${rawChain.name}[${index}]`;
       const step = buildStep(rawStep.value, rawStep.path, label, registry, settings, services, issues);
       if (step) chain.steps.push(step);
+      if (step?.instance) {
+        const raw = rawStep.value as Record<string, unknown>;
+        origins.set(step.instance, { module: raw[step.kind] as string, args: (raw.args ?? {}) as Record<string, unknown> });
+      }
     });
   }
 
@@ -75,7 +87,7 @@ export function buildProgram(config: LoadedConfig, registry: Registry, makeServi
   }
   issues.sort((a, b) => a.offset! - b.offset! || (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
   const failed = issues.some((i) => i.severity === 'error');
-  return { settings, program: failed ? undefined : program, topLevel, issues };
+  return { settings, program: failed ? undefined : program, topLevel, issues, origins };
 }
 
 function buildStep(value: unknown, path: PathSegment[], label: string, registry: Registry, settings: Settings,
