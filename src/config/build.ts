@@ -33,6 +33,8 @@ export interface BuiltConfig {
 }
 
 export interface StepOrigin {
+  /** The step's label, e.g. `SSH[2]` (origins are in config order). */
+  label: string;
   module: string;
   args: Record<string, unknown>;
 }
@@ -72,7 +74,7 @@ export function buildProgram(config: LoadedConfig, registry: Registry, makeServi
       if (step) chain.steps.push(step);
       if (step?.instance) {
         const raw = rawStep.value as Record<string, unknown>;
-        origins.set(step.instance, { module: raw[step.kind] as string, args: (raw.args ?? {}) as Record<string, unknown> });
+        origins.set(step.instance, { label, module: raw[step.kind] as string, args: (raw.args ?? {}) as Record<string, unknown> });
       }
     });
   }

@@ -19,3 +19,16 @@ describe('the bundled example (the README quick start)', () => {
     expect(lines.every((l) => l.fields.thatIP !== '10.0.0.1')).toBe(true);
   });
 });
+
+describe('replay --trace for a person', () => {
+  it('with --trace=tree each entry is a tree of the chains it went through, the fields set and the effects', () => {
+    const result = spawnSync('node', [path.join(root, 'bin/peruse.js'), 'replay', '--config', 'examples/peruse.json', '--input', 'examples/samples.jsonl', '--dry-run', '--trace=tree'],
+      { cwd: root, encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    const second = result.stdout.split('\n\n')[1]!;
+    expect(second).toMatch(/^#2 .* sshserv sshd: Failed password for root from 10\.0\.0\.1 port 43210 ssh2$/m);
+    expect(second).toContain('├─ … SSH failures  [0]✓ [1]● [2]✗');
+    expect(second).toContain('└─ … Report SSH failure  [0]●');
+    expect(second).toContain('   fields: sshUser="root" thatIP="12.34.56.78" thatPort="43210" sshFailures=1');
+  });
+});
