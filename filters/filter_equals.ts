@@ -1,4 +1,4 @@
-import { defineFilter } from '../src/modules/api.js';
+import { warnIfNumericFieldString, defineFilter } from '../src/modules/api.js';
 
 interface Args { field: string; value: unknown }
 
@@ -14,7 +14,8 @@ export default defineFilter<Args>({
       value: { description: 'Value to compare with; a number for numeric fields such as PRIORITY.' },
     },
   },
-  create({ field, value }) {
+  create({ field, value }, ctx) {
+    warnIfNumericFieldString(field, value, ctx, 'value');
     // Pyruse compat: a missing field is not equal to anything
     return { reads: [field], test: (entry) => entry[field] === value };
   },

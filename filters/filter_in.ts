@@ -1,4 +1,4 @@
-import { defineFilter } from '../src/modules/api.js';
+import { warnIfNumericFieldString, defineFilter } from '../src/modules/api.js';
 
 interface Args { field: string; values: unknown[] }
 
@@ -14,7 +14,8 @@ export default defineFilter<Args>({
       values: { type: 'array', description: 'Accepted values; numbers for numeric fields such as PRIORITY.' },
     },
   },
-  create({ field, values }) {
+  create({ field, values }, ctx) {
+    values.forEach((v, i) => warnIfNumericFieldString(field, v, ctx, `values[${i}]`));
     const accepted = new Set(values);
     return { reads: [field], test: (entry) => entry[field] !== undefined && accepted.has(entry[field]) };
   },

@@ -1,4 +1,4 @@
-import { compareSameType, defineFilter } from '../src/modules/api.js';
+import { warnIfNumericFieldString, compareSameType, defineFilter } from '../src/modules/api.js';
 
 
 interface Args { field: string; value: number | string }
@@ -15,7 +15,8 @@ export default defineFilter<Args>({
       value: { type: ['number', 'string'], description: 'Bound; its type must match the field (PRIORITY is a number).' },
     },
   },
-  create({ field, value }) {
+  create({ field, value }, ctx) {
+    warnIfNumericFieldString(field, value, ctx, 'value');
     return {
       reads: [field],
       test(entry) {

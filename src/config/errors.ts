@@ -14,12 +14,14 @@ export type ErrorCode =
   | 'E_UNREACHABLE_STEP' // a step after an explicit `then` can never run
   | 'E_MODULE_LOAD' // a user module file fails to load or declares itself wrongly
   | 'E_MODULE_CONFLICT' // a user module reuses a built-in (or another user module's) name
+  | 'E_INCLUDE' // an include that cannot be made (file, params, loop) or an unknown <<name>>
   | 'E_IO'; // the config file cannot be read
 
 export type WarningCode =
   | 'W_REGEX_FALLBACK' // RE2 refused the pattern; it runs on the backtracking JS engine
   | 'W_UNKNOWN_KEY' // an unknown top-level key (kept: a user module may read it)
   | 'W_JUMP_CHAIN_ABOVE' // a chain is declared above the chain that first jumps to it
+  | 'W_NUMERIC_FIELD_STRING' // a comparison with a string on a field that is always a number (PRIORITY, _PID …)
   | 'W_MODULE'; // a module's own config-time warning
 
 /** Thrown by a module's `create` for a semantic error in its args. */
@@ -37,6 +39,13 @@ export class ConfigError extends Error {
 
 export type PathSegment = string | number;
 
+/** A file issues can point into (a loaded config, or a rule file it includes). */
+export interface IssueSource {
+  file: string;
+  locate(path: readonly PathSegment[]): number;
+  position(offset: number): { line: number; column: number };
+}
+
 export interface ConfigIssue {
   severity: 'error' | 'warning';
   code: ErrorCode | WarningCode;
@@ -46,6 +55,10 @@ export interface ConfigIssue {
   offset?: number;
   line?: number;
   column?: number;
+  /** The file the issue is in when it is not the config itself (an included rule file). */
+  file?: string;
+  /** Where `path` is to be located, when not in the config itself. */
+  source?: IssueSource;
 }
 
 /** `actions["SSH"][2].args.re`: chain names always bracketed, identifiers dotted. */

@@ -16,6 +16,7 @@ export { compilePattern } from '../text/regex.js';
 export type { CompiledPattern } from '../text/regex.js';
 export { parseIp, parseNetwork, cachedParseIp, networkContains } from '../net/ip.js';
 export { compareSameType } from '../text/compare.js';
+export { warnIfNumericFieldString } from '../journal/numeric-check.js';
 export { userExists } from '../system/users.js';
 // natfw is a pure library; action_natfwTrace is its log-chain face
 export { ArchiveStore, DEFAULT_ARCHIVE_DIR } from '../natfw/archive.js';
