@@ -54,7 +54,7 @@ function expandFile(config: LoadedConfig, overrides: Record<string, unknown> | u
     if (prefix !== undefined) included.set(name, { source: config, name: chain.name });
     const value = actions[chain.name];
     if (!chain.isArray && typeof value === 'object' && value !== null && 'include' in value) {
-      out.push(...includeChain(config, chain, value as Record<string, unknown>, name, stack, included, issues, issue));
+      out.push(...includeChain(config, chain, value as Record<string, unknown>, name, stack, included, issues, issue, composable ? values : undefined));
       continue;
     }
     if (!composable || !chain.isArray) {
@@ -80,13 +80,15 @@ function expandFile(config: LoadedConfig, overrides: Record<string, unknown> | u
 }
 
 function includeChain(config: LoadedConfig, chain: RawChain, value: Record<string, unknown>, name: string, stack: string[],
-  included: Map<string, ChainSource>, issues: ConfigIssue[], issue: (at: PathSegment[], message: string) => void): RawChain[] {
+  included: Map<string, ChainSource>, issues: ConfigIssue[], issue: (at: PathSegment[], message: string) => void,
+  values: Map<string, unknown> | undefined): RawChain[] {
   const at: PathSegment[] = ['actions', chain.name];
   for (const key of Object.keys(value)) {
     if (key !== 'include' && key !== 'params') issue([...at, key], `unknown property "${key}" of an include (known: include, params)`);
   }
   if (typeof value.include !== 'string') { issue([...at, 'include'], '"include" must be the path of a rule file'); return []; }
-  const params = value.params ?? {};
+  // the including file's own parameters may be handed on: {"banSeconds": "<<banSeconds>>"}
+  const params = values ? substitute(value.params ?? {}, values, [...at, 'params'], issue) : value.params ?? {};
   if (typeof params !== 'object' || params === null || Array.isArray(params)) { issue([...at, 'params'], '"params" must be an object'); return []; }
   const file = path.resolve(path.dirname(config.file), value.include);
   if (stack.includes(file)) { issue([...at, 'include'], `include loop: ${[...stack, file].map((f) => path.basename(f)).join(' → ')}`); return []; }

@@ -3,6 +3,8 @@
 import type { Entry } from '../modules/api.js';
 
 const MASKS: [RegExp, string][] = [
+  [/\b(?:[0-9a-f]{2}:){5,}[0-9a-f]{2}\b/gi, '<mac>'],
+  [/\b\d{1,2}:\d\d:\d\d(?:\.\d+)?\b/g, '<time>'],
   [/\b(?:\d{1,3}\.){3}\d{1,3}\b/g, '<ip>'],
   [/\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}\b|\b[0-9a-f]{0,4}::(?:[0-9a-f]{1,4}:?)*\b/gi, '<ip>'],
   [/\b[0-9a-f]{8,}\b/gi, '<hex>'],
