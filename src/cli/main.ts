@@ -6,6 +6,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   check: { summary: 'validate a config; exit 0 or 78', load: load('check') },
   test: { summary: 'try a config on logs or annotated samples, with no side effect; check expectations', load: load('test') },
   replay: { summary: 'push recorded entries (JSON lines or journal files) through the workflow', load: load('replay') },
+  schema: { summary: 'print the JSON Schema of the config, for editors', load: load('schema') },
   bans: { summary: 'list, unban, restore firewall bans', load: load('bans') },
   report: { summary: 'preview or send the daily report', load: load('report') },
   natfw: { summary: 'traceable NAT: generate port blocks, trace a public port to a VPN client', load: load('natfw') },
