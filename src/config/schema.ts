@@ -72,6 +72,7 @@ export const topLevelSchema = {
         },
       },
     },
+    $schema: { type: 'string', description: 'The JSON Schema of this file, for editors (`peruse schema`); peruse ignores it.' },
     storage: { type: 'string', description: 'Directory for state files.' },
     '8bit-message-encoding': { type: 'string', description: 'Encoding of journal fields that are not valid UTF-8.' },
     debug: { type: 'boolean', description: 'Verbose logging.' },
