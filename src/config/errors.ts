@@ -1,5 +1,5 @@
 /**
- * Config error codes. Documented in README ("Config errors"); tests hold golden lists of them.
+ * Config error codes. Documented in docs/operations.md ("Config errors") and docs/configuration-errors.md; tests hold golden lists of them.
  */
 export type ErrorCode =
   | 'E_JSON' // the file is not valid JSON

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-describe('the bundled example (the README quick start)', () => {
+describe('the bundled example (a DNAT’d SSH attack, replayed)', () => {
   it('bans the DNAT’d attacker by its real address, emails it, and reports the unexpected entry', () => {
     const result = spawnSync('node', [path.join(root, 'bin/peruse.js'), 'replay', '--config', 'examples/peruse.json', '--input', 'examples/samples.jsonl', '--dry-run', '--trace'],
       { cwd: root, encoding: 'utf8' });
