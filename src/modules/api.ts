@@ -19,7 +19,10 @@ export { compareSameType } from '../text/compare.js';
 export { warnIfNumericFieldString } from '../journal/numeric-check.js';
 export { userExists } from '../system/users.js';
 // natfw is a pure library; action_natfwTrace is its log-chain face
-export { ArchiveStore, DEFAULT_ARCHIVE_DIR } from '../natfw/archive.js';
+export { DEFAULT_ARCHIVE_DIR } from '../natfw/defaults.js';
+export type { ArchiveStore } from '../natfw/archive.js';
+/** The natfw archive reader, loaded on first use: a config that only declares a trace step does not pay for it. */
+export const loadArchiveStore = async (): Promise<typeof import('../natfw/archive.js').ArchiveStore> => (await import('../natfw/archive.js')).ArchiveStore;
 export { PROTOCOLS, type Protocol } from '../natfw/legacy.js';
 export { parseTraceTime } from '../natfw/time.js';
 export { DEFAULT_STALE_MS, trace, type TraceStatus } from '../natfw/trace.js';
