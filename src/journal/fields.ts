@@ -1,5 +1,8 @@
-import { isUtf8 } from 'node:buffer';
+import { createRequire } from 'node:module';
 import type { Entry } from '../modules/api.js';
+
+// by require: importing node:buffer as a module also loads its File and Blob code
+const { isUtf8 } = createRequire(import.meta.url)('node:buffer') as typeof import('node:buffer');
 
 /** Fields python-systemd converts to numbers (its DEFAULT_CONVERTERS), plus the timestamps in µs. */
 export const NUMERIC_FIELDS: ReadonlySet<string> = new Set([

@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+// child_process (and the socket code it pulls in) loads with the first command: `check` runs none
+const childProcess = (): typeof import('node:child_process') => createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
 
 export interface CommandResult {
   code: number;
@@ -21,7 +23,7 @@ export const spawnRunner: CommandRunner = {
     return new Promise((resolve) => {
       const [file, ...args] = argv;
       if (!file) { resolve({ code: 127, stdout: '', stderr: 'empty command' }); return; }
-      const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 30_000 });
+      const child = childProcess().spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 30_000 });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (d: Buffer) => out.push(d));
