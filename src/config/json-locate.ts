@@ -23,14 +23,17 @@ class Scanner {
     return i;
   }
 
+  // indexOf and a native regex skip over a 40 KB chain list far faster than a loop over its characters
   stringEnd(i: number): number {
     const t = this.text;
-    for (i++; i < t.length; i++) {
-      const c = t.charCodeAt(i);
-      if (c === 92) i++;
-      else if (c === 34) return i + 1;
+    for (let from = i + 1; ;) {
+      const quote = t.indexOf('"', from);
+      if (quote < 0) return t.length;
+      let backslashes = 0;
+      while (t.charCodeAt(quote - 1 - backslashes) === 92) backslashes++;
+      if (backslashes % 2 === 0) return quote + 1;
+      from = quote + 1;
     }
-    return i;
   }
 
   valueEnd(i: number): number {
@@ -38,18 +41,20 @@ class Scanner {
     const c = t[i];
     if (c === '"') return this.stringEnd(i);
     if (c === '{' || c === '[') {
+      const structure = /["{}[\]]/g;
+      structure.lastIndex = i;
       let depth = 0;
-      while (i < t.length) {
-        const ch = t[i];
-        if (ch === '"') { i = this.stringEnd(i); continue; }
+      for (let m = structure.exec(t); m; m = structure.exec(t)) {
+        const ch = m[0];
+        if (ch === '"') { structure.lastIndex = this.stringEnd(m.index); continue; }
         if (ch === '{' || ch === '[') depth++;
-        else if (ch === '}' || ch === ']') { depth--; if (depth === 0) return i + 1; }
-        i++;
+        else if (--depth === 0) return m.index + 1;
       }
-      return i;
+      return t.length;
     }
-    while (i < t.length && !',}] \t\r\n'.includes(t[i]!)) i++;
-    return i;
+    const end = /[,}\]\s]/g;
+    end.lastIndex = i;
+    return end.exec(t)?.index ?? t.length;
   }
 
   /** The members of the object or array starting at `i` (array elements keyed by their index). */

@@ -46,7 +46,7 @@ export function parseConfigText(text: string, file: string): { config?: LoadedCo
   const position = (offset: number) => {
     if (!lineStarts) {
       lineStarts = [0];
-      for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', nl + 1)) lineStarts.push(nl + 1);
     }
     let lo = 0, hi = lineStarts.length - 1;
     while (lo < hi) {
