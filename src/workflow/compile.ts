@@ -48,7 +48,14 @@ export function compileWorkflow(chains: ChainSpec[]): { program: Program; issues
     live.set(chain.name, steps);
   }
 
-  const targetsOf = (chain: ChainSpec) => (live.get(chain.name) ?? []).flatMap((s) => [s.then, s.else]).filter((t): t is string => t !== undefined);
+  // asked for every pair of chains below: computed once per chain
+  const targets = new Map<ChainSpec, string[]>();
+  const targetsOf = (chain: ChainSpec): string[] => {
+    let list = targets.get(chain);
+    if (!list) targets.set(chain, list = (live.get(chain.name) ?? []).flatMap((s) => [s.then, s.else]).filter((t): t is string => t !== undefined));
+    return list;
+  };
+  const order = new Map(chains.map((c, i) => [c, i]));
   for (const chain of chains) {
     for (const step of chain.steps) {
       for (const key of ['then', 'else'] as const) {
@@ -103,7 +110,7 @@ export function compileWorkflow(chains: ChainSpec[]): { program: Program; issues
   }
   for (const chain of chains) {
     if (!topLevel.includes(chain.name)) continue;
-    const jumpers = chains.filter((c) => c !== chain && chains.indexOf(c) > chains.indexOf(chain) && targetsOf(c).includes(chain.name));
+    const jumpers = chains.filter((c) => c !== chain && order.get(c)! > order.get(chain)! && targetsOf(c).includes(chain.name));
     if (jumpers.length > 0) {
       issues.push({ severity: 'warning', code: 'W_JUMP_CHAIN_ABOVE', path: chain.path,
         message: `chain is also a jump target of "${jumpers[0]!.name}" declared below it, so it runs both as a top-level chain and as a jump chain (Pyruse semantics); declare it below its first caller if it should only be a jump chain` });
