@@ -54,7 +54,7 @@ interface Sample {
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(HELP, async () => {
-    const { values } = parseCommandArgs(argv, {
+    const { values } = parseCommandArgs(joinRelativeTimes(argv), {
       config: { type: 'string', short: 'c' },
       input: { type: 'string', short: 'i' },
       'journal-dir': { type: 'string' },
@@ -257,6 +257,19 @@ export async function main(argv: string[]): Promise<number> {
     else out((showMatches.size || showMissed.size || summary.failures.length ? '\n' : '') + summary.toText(steps, source));
     return summary.failures.length > 0 ? 1 : 0;
   });
+}
+
+/** `--since -7d` as journalctl takes it: a relative time is the option's value, not another option. */
+function joinRelativeTimes(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if ((argv[i] === '--since' || argv[i] === '--until') && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else out.push(argv[i]!);
+  }
+  return out;
 }
 
 function sizeOf(file: string): number | undefined {
