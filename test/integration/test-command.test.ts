@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -127,4 +127,21 @@ describe('peruse test', () => {
     expect(result.stdout).toMatch(/SSH\[3\]\s+filter_greaterOrEquals\s+2 → 0/);
     expect(existsSync(marker)).toBe(false);
   });
+
+  it('reads the local journal through journalctl with --since, --until and --unit as given', () => {
+    const argsFile = path.join(dir, 'journalctl-args');
+    const fake = path.join(dir, 'fake-journalctl.sh');
+    // prints one entry in journalctl's export format, and records how it was called
+    writeFileSync(fake, `#!/bin/sh\necho "$@" > "${argsFile}"\nprintf '__CURSOR=s=1;i=1\\n__REALTIME_TIMESTAMP=${t0 + 5_000_000}\\nSYSLOG_IDENTIFIER=sshd\\nMESSAGE=Failed password for root from 198.51.100.9 port 1 ssh2\\n\\n'\n`);
+    chmodSync(fake, 0o755);
+    const local = path.join(dir, 'local.json');
+    writeFileSync(local, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), journal: { journalctl: fake } }));
+    const result = peruse(['--config', local, '--since', '-7d', '--until', 'today', '--unit', 'ssh.service', '--json']);
+    expect(result.status, result.stderr).toBe(0);
+    expect(readFileSync(argsFile, 'utf8').trim().split(' ')).toEqual(expect.arrayContaining(['-o', 'export', '--since=-7d', '--until=today', '--unit', 'ssh.service']));
+    const summary = JSON.parse(result.stdout);
+    expect(summary).toMatchObject({ source: 'local journal', entries: 1 });
+    expect(summary.steps.find((s: { step: string }) => s.step === 'SSH[1]')).toMatchObject({ hits: 1, passes: 1 });
+  });
 });
+
