@@ -11,7 +11,7 @@ describe('docs/configuration.md', () => {
     const registry = await loadBuiltins();
     const expected = configurationReference(registry.names().map((n) => registry.get(n)!));
     expect(expected).toContain('### action_nftBan');
-    expect(expected).toContain('| `banSeconds` | integer (≥ 1) | Ban length from the entry time; absent = permanent. |');
+    expect(expected).toContain('| `banSeconds` | integer (≥ 0, ≤ 315619200) | Ban length from the entry time; absent or 0 = permanent (as Pyruse); at most 10 years. |');
     expect(readFileSync(path.join(root, 'docs/configuration.md'), 'utf8')).toBe(expected);
   });
 });
