@@ -199,8 +199,8 @@ function pythonModuleHint(name: string, kind: 'filter' | 'action', settings: Set
   const found = candidates.find((file) => existsSync(file));
   const target = `${settings.modulesDir ?? path.join(settings.configDir, 'modules')}/${name}.mjs`;
   return found
-    ? `: ${found} is a Pyruse (Python) module, which peruse cannot run; port it to a JavaScript user module ${target} (README, "User modules")`
-    : ` (a Pyruse Python module must be ported to a JavaScript user module, e.g. ${target}: README, "User modules")`;
+    ? `: ${found} is a Pyruse (Python) module, which peruse cannot run; port it to a JavaScript user module ${target} (docs/modules.md, "User modules")`
+    : ` (a Pyruse Python module must be ported to a JavaScript user module, e.g. ${target}: docs/modules.md, "User modules")`;
 }
 
 function unknownKeyMessage(key: string, known: readonly string[]): string {
