@@ -1,7 +1,7 @@
 import {
   MAX_DURATION_SECONDS,
-  ArchiveStore, ConfigError, DEFAULT_ARCHIVE_DIR, DEFAULT_STALE_MS, defineAction, parseIp, parseTraceTime, PROTOCOLS, trace,
-  type Entry, type Protocol, type TraceStatus,
+  ConfigError, DEFAULT_ARCHIVE_DIR, DEFAULT_STALE_MS, defineAction, loadArchiveStore, parseIp, parseTraceTime, PROTOCOLS, trace,
+  type ArchiveStore, type Entry, type Protocol, type TraceStatus,
 } from '../src/modules/api.js';
 
 interface Args {
@@ -81,13 +81,35 @@ export default defineAction<Args>({
     const { into, publicIpField, portField, protocolField } = args;
     // opened on first use: declaring the action (check, test) reads nothing
     let store: ArchiveStore | undefined;
+    let Store: (new (dirs: string[]) => ArchiveStore) | undefined;
     const warned = new Set<string>();
 
     function status(entry: Entry, value: NatfwActionStatus): void {
       entry[statusField] = value;
     }
 
+    function answer(entry: Entry, timeMs: number, publicIp: string, port: number, protocol: Protocol): void {
+      try {
+        store ??= new Store!(dirs);
+        store.refreshIfChanged();
+        const traced = trace(store, { timeMs, publicIp, port, protocol, skewMs, staleMs: DEFAULT_STALE_MS });
+        status(entry, traced.status);
+        // an ambiguous answer names nobody: acting on a guess would accuse the wrong user
+        if (traced.status === 'found' && traced.internal !== null) entry[into] = traced.internal;
+      } catch (error) {
+        status(entry, 'archive-error');
+        const message = (error as Error).message;
+        if (!warned.has(message)) {
+          warned.add(message);
+          ctx.log.warn(`${ctx.label}: natfw archive unreadable: ${message}`);
+        }
+      }
+    }
+
     return {
+      async start() {
+        Store ??= await loadArchiveStore();
+      },
       reads: [into, timeField, publicIpField, portField, ...(protocolField === undefined ? [] : [protocolField])],
       act(entry) {
         if (entry[into] !== undefined && entry[into] !== null) return;
@@ -100,21 +122,10 @@ export default defineAction<Args>({
           status(entry, 'invalid-input');
           return;
         }
-        try {
-          store ??= new ArchiveStore(dirs);
-          store.refreshIfChanged();
-          const answer = trace(store, { timeMs, publicIp: address.text, port, protocol, skewMs, staleMs: DEFAULT_STALE_MS });
-          status(entry, answer.status);
-          // an ambiguous answer names nobody: acting on a guess would accuse the wrong user
-          if (answer.status === 'found' && answer.internal !== null) entry[into] = answer.internal;
-        } catch (error) {
-          status(entry, 'archive-error');
-          const message = (error as Error).message;
-          if (!warned.has(message)) {
-            warned.add(message);
-            ctx.log.warn(`${ctx.label}: natfw archive unreadable: ${message}`);
-          }
-        }
+        // the archive code loads with the first entry to trace (then the reader waits for it once)
+        if (!Store) return loadArchiveStore().then((loaded) => { Store = loaded; answer(entry, timeMs, address.text, port, protocol); });
+        answer(entry, timeMs, address.text, port, protocol);
+        return undefined;
       },
     };
   },

@@ -12,6 +12,7 @@ import { makeByteDecoder } from '../src/journal/fields.js';
 import { workflowRate, type WorkflowHooks } from './batches.js';
 import { configCompileSeconds } from './config.js';
 import { crowdsecFigures } from './crowdsec.js';
+import { measureStartup } from './startup.js';
 import { journalFilesOf, NativeJournal } from '../src/journal/native/reader.js';
 import { fieldsRead, type Program } from '../src/workflow/program.js';
 import { createLogger } from '../src/system/log.js';
@@ -331,9 +332,7 @@ async function main(): Promise<void> {
   }
 
   if (want('startup')) {
-    const runs = Array.from({ length: 5 }, () => seconds(['node', peruse, 'check', fixture]));
-    const typical = Number(median(runs).toFixed(3));
-    row({ name: 'startup.check', value: typical, unit: 's', target: '< 0.5', ok: typical < 0.5, note: `median of 5, ${all(runs.map((r) => Number(r.toFixed(3))))}` });
+    for (const r of measureStartup(root, fixture)) row(r);
   }
 
   if (want('config')) {

@@ -1,4 +1,4 @@
-import { defineFilter, pythonEqualityKey, pythonTypeOfField } from '../src/modules/api.js';
+import { warnIfNumericFieldString, defineFilter, pythonEqualityKey, pythonTypeOfField } from '../src/modules/api.js';
 
 interface Args { field: string; value: unknown }
 
@@ -23,6 +23,7 @@ export default defineFilter<Args>({
       ctx.warn(`python-systemd gives ${field} as a ${journalType}, which never equals a JSON value: under Pyruse this filter never passed, and it never passes here`, 'field');
       return { reads: [field], test: () => false };
     }
+    warnIfNumericFieldString(field, value, ctx, 'value');
     return { reads: [field], test: (entry) => pythonEqualityKey(entry[field]) === expected };
   },
 });

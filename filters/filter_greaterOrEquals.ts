@@ -1,4 +1,4 @@
-import { compareSameType, defineFilter, pythonTypeOfField } from '../src/modules/api.js';
+import { warnIfNumericFieldString, compareSameType, defineFilter, pythonTypeOfField } from '../src/modules/api.js';
 
 
 interface Args { field: string; value: number | string | null }
@@ -27,6 +27,7 @@ export default defineFilter<Args>({
       ctx.warn(`python-systemd gives ${field} as a ${journalType}, which Python cannot compare with ${JSON.stringify(value)}: under Pyruse this filter never passed (a TypeError each time), and it never passes here`, 'field');
       return { reads: [field], test: () => false };
     }
+    warnIfNumericFieldString(field, value, ctx, 'value');
     return {
       reads: [field],
       test(entry) {

@@ -1,4 +1,4 @@
-import { defineFilter, pythonEqualityKey, pythonTypeOfField } from '../src/modules/api.js';
+import { warnIfNumericFieldString, defineFilter, pythonEqualityKey, pythonTypeOfField } from '../src/modules/api.js';
 
 interface Args { field: string; values: unknown[] | string }
 
@@ -29,6 +29,7 @@ export default defineFilter<Args>({
       const nullListed = accepted.has(null);
       return { reads: [field], test: (entry) => nullListed && (entry[field] === undefined || entry[field] === null) };
     }
+    values.forEach((v, i) => warnIfNumericFieldString(field, v, ctx, `values[${i}]`));
     return { reads: [field], test: (entry) => accepted.has(pythonEqualityKey(entry[field])) };
   },
 });

@@ -1,9 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import type { ConfigIssue } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Settings } from '../config/settings.js';
 import type { Services } from '../config/build.js';
-import { missingUnmanagedSets, recordedSets, type NamedSet } from '../net/firewall-setup.js';
+import type { NamedSet } from '../net/firewall-setup.js';
 import { spawnRunner } from '../system/exec.js';
 import { createLogger } from '../system/log.js';
 import { parseCommandArgs, runCommand } from './args.js';
@@ -17,7 +16,7 @@ Prints every problem as FILE:LINE:COL  PATH  CODE  message; exits 0 (warnings on
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(HELP, async () => {
-    const started = performance.now();
+    const started = process.hrtime.bigint();
     const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, true);
     if (values.help) { process.stdout.write(HELP + '\n'); return 0; }
     const file = configPath(values.config ?? positionals[0]);
@@ -26,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
     let services: Services | undefined;
     const opened = await openConfig(file, (settings) => (services = factory(settings)));
     // the sets the built ban steps recorded too: those of included rules, parameters resolved
-    if (opened.program && services) opened.issues.push(...await missingSetWarnings(file, opened.settings, recordedSets(services.state)));
+    if (opened.program && services) opened.issues.push(...await missingSetWarnings(file, opened.settings, services.state));
     printIssues(opened);
     const errors = opened.issues.filter((i) => i.severity === 'error').length;
     const warnings = opened.issues.length - errors;
@@ -35,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_CONFIG;
     }
     const steps = opened.program?.size ?? 0;
-    process.stdout.write(`${file}: OK, ${opened.topLevel.length} top-level chains, ${steps} linked steps, ${warnings} warning(s) (${Math.round(performance.now() - started)} ms)\n`);
+    process.stdout.write(`${file}: OK, ${opened.topLevel.length} top-level chains, ${steps} linked steps, ${warnings} warning(s) (${Math.round(Number(process.hrtime.bigint() - started) / 1e6)} ms)\n`);
     return 0;
   });
 }
@@ -44,12 +43,14 @@ export async function main(argv: string[]): Promise<number> {
  * With `firewall.manage: false` the admin makes the sets: one a ban step names that does not exist
  * would make every ban fail. Only root can list them (nft and ipset need CAP_NET_ADMIN to look).
  */
-async function missingSetWarnings(file: string, settings: Settings, recorded: NamedSet[]): Promise<ConfigIssue[]> {
+async function missingSetWarnings(file: string, settings: Settings, state: Services['state']): Promise<ConfigIssue[]> {
   if (process.getuid?.() !== 0) return [];
-  const missing = await missingUnmanagedSets(settings, spawnRunner, recorded);
+  // loaded only here: a check that cannot look at the firewall does not pay for the set-up code
+  const { missingUnmanagedSets, recordedSets } = await import('../net/firewall-setup.js');
+  const missing = await missingUnmanagedSets(settings, spawnRunner, recordedSets(state));
   if (missing.length === 0) return [];
   const { config } = loadConfigFile(file);
-  return missing.map((named) => {
+  return missing.map((named: NamedSet) => {
     const at = named.path ?? [];
     const offset = config?.locate(at);
     return {

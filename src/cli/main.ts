@@ -4,7 +4,9 @@ const load = (name: string) => () => import(`./${name}.js`) as Promise<Command>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   run: { summary: 'follow the journal and run the workflow (the daemon)', load: load('run') },
   check: { summary: 'validate a config; exit 0 or 78', load: load('check') },
+  test: { summary: 'try a config on logs or annotated samples, with no side effect; check expectations', load: load('test') },
   replay: { summary: 'push recorded entries (JSON lines or journal files) through the workflow', load: load('replay') },
+  schema: { summary: 'print the JSON Schema of the config, for editors', load: load('schema') },
   bans: { summary: 'list, ban, unban, restore firewall bans', load: load('bans') },
   report: { summary: 'preview or send the daily report', load: load('report') },
   status: { summary: 'ask the running daemon how it is doing (--json for scripts)', load: load('status') },

@@ -1,42 +1,40 @@
-import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
 import type { Entry } from '../modules/api.js';
 import { makeByteDecoder } from '../journal/fields.js';
-import { forEachExportEntry } from '../journal/export-parser.js';
-import { openNative } from '../journal/native/open.js';
-import { CatchUp } from '../journal/native/reader.js';
-import { blockBuffered } from '../journal/source.js';
 import { fileOrStdin, forEachJsonEntry, JsonLineParser } from '../journal/json-lines.js';
 import { killRunningCommands } from '../system/exec.js';
 import { createLogger } from '../system/log.js';
 import { fieldsRead, stepStats } from '../workflow/program.js';
 import { createProcessor } from '../workflow/run.js';
 import { traceEntry } from '../workflow/trace.js';
+import { formatTraceTree } from '../workflow/trace-text.js';
+import { readRecordedJournal } from './recorded.js';
 import { parseCommandArgs, runCommand, UsageError } from './args.js';
 import { EntryClock, makeServices } from './services.js';
 import { configPath, EXIT_CONFIG, openConfig, printIssues } from './setup.js';
 
 const HELP = `usage: peruse replay --config FILE (--input FILE.jsonl | --input - | --journal-dir DIR | --journal-file FILE)
-                     [--dry-run] [--trace] [--stats]
+                     [--dry-run] [--trace[=json|tree]] [--stats]
 
 Pushes recorded entries through the workflow, then exits. The clock is the entries' own time.
   --input        journalctl -o json lines (a file, or - for stdin)
   --journal-dir  journal files of a directory (read with journalctl, all hosts merged)
   --journal-file one journal file (repeatable)
   --dry-run      side-effect actions print what they would do instead of doing it
-  --trace        one JSON line per entry on stdout: the steps visited and their results
+  --trace        each entry's path through the chains on stdout: a readable tree on a terminal,
+                 else (and with --trace=json) one JSON line per entry
   --stats        one JSON line on stderr at the end: entries, seconds, entriesPerSecond, per-step hits`;
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(HELP, async () => {
-    const { values } = parseCommandArgs(argv, {
+    // a bare --trace picks its form from stdout; --trace=json / --trace=tree choose
+    const { values } = parseCommandArgs(argv.map((a) => (a === '--trace' ? '--trace=auto' : a)), {
       config: { type: 'string', short: 'c' },
       input: { type: 'string', short: 'i' },
       'journal-dir': { type: 'string' },
       'journal-file': { type: 'string', multiple: true },
       'dry-run': { type: 'boolean', short: 'n' },
-      trace: { type: 'boolean' },
+      trace: { type: 'string' },
       stats: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });
@@ -45,7 +43,9 @@ export async function main(argv: string[]): Promise<number> {
     if (sources.length !== 1) throw new UsageError('give exactly one of --input, --journal-dir, --journal-file');
 
     const dryRun = values['dry-run'] === true;
-    const trace = values.trace === true;
+    if (values.trace !== undefined && !['auto', 'json', 'tree'].includes(values.trace)) throw new UsageError(`--trace=${values.trace}: json or tree`);
+    const trace = values.trace !== undefined;
+    const traceTree = values.trace === 'tree' || (values.trace === 'auto' && process.stdout.isTTY === true);
     // one write per 64 KiB, not per line: a dry-run under attack prints a line per ban
     let outBuffer = '';
     const flushOut = () => { if (outBuffer) { process.stdout.write(outBuffer); outBuffer = ''; } };
@@ -65,16 +65,6 @@ export async function main(argv: string[]): Promise<number> {
     const processEntry = createProcessor(program, log);
     for (const instance of program.instances) await instance.start?.();
 
-    let child: ReturnType<typeof spawn> | undefined;
-    const spawnJournalctl = (afterCursor: string | undefined): Readable => {
-      const where = values['journal-dir'] !== undefined ? ['--directory', values['journal-dir']] : values['journal-file']!.flatMap((f) => ['--file', f]);
-      const journalctl = opened.settings.journal.journalctl ?? 'journalctl';
-      const after = afterCursor === undefined ? [] : [`--after-cursor=${afterCursor}`];
-      const [command, argv] = blockBuffered(journalctl, ['-o', 'export', '--merge', '--no-pager', ...after, ...where]);
-      child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-      return child.stdout!;
-    };
-
     const started = performance.now();
     let entries = 0, malformed = 0;
     // lineNumber: the JSON line, or the entry's ordinal in a journal read as export format
@@ -90,7 +80,8 @@ export async function main(argv: string[]): Promise<number> {
       const steps = await traceEntry(program, log, entry);
       const changed: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(entry)) if (before.get(k) !== v) changed[k] = v;
-      out(JSON.stringify({ line: lineNumber, time, steps, fields: changed, ...(effects.length ? { effects } : {}) }));
+      if (traceTree) out(formatTraceTree(entry, `#${lineNumber}`, steps, changed, effects) + '\n');
+      else out(JSON.stringify({ line: lineNumber, time, steps, fields: changed, ...(effects.length ? { effects } : {}) }));
       effects = [];
     };
     // only the fields some step reads are decoded, from JSON lines as from the journal (--trace
@@ -102,30 +93,11 @@ export async function main(argv: string[]): Promise<number> {
         log.warn(`input line ${lineNumber}: skipped, ${error.message}`);
       });
     } else {
-      const where = { directory: values['journal-dir'], file: values['journal-file'], reader: opened.settings.journal.reader };
-      // in-process up to the end of the files; journalctl reads on after the last entry if the reader gives up
-      const native = openNative(where, { head: true }, { decode, wanted });
-      let read = 0;
-      let lastCursor: string | undefined;
-      let complete = false;
-      if (typeof native === 'string') log.debug(`journal files read by journalctl: ${native}`);
-      else {
-        const catchUp = new CatchUp(native);
-        try {
-          for (let entry = catchUp.next(); entry !== undefined; entry = catchUp.next()) {
-            const pending = handleEntry(entry, ++read);
-            if (pending !== undefined) await pending;
-            lastCursor = entry.__CURSOR as string | undefined;
-          }
-        } finally {
-          native.close();
-        }
-        complete = catchUp.stopped === undefined;
-        if (!complete) log.warn(`reading the journal files in-process stopped (${catchUp.stopped}): journalctl reads on after the last entry`);
-      }
-      if (!complete && (read === 0 || lastCursor !== undefined)) {
-        await forEachExportEntry(spawnJournalctl(lastCursor), decode, (entry, ordinal) => handleEntry(entry, read + ordinal), wanted);
-      }
+      await readRecordedJournal({
+        where: { directory: values['journal-dir'], file: values['journal-file'] },
+        journalctl: opened.settings.journal.journalctl, reader: opened.settings.journal.reader,
+        decode, wanted, log, onEntry: handleEntry,
+      });
     }
     const seconds = (performance.now() - started) / 1000;
     for (const instance of program.instances) await instance.stop?.();
@@ -133,8 +105,6 @@ export async function main(argv: string[]): Promise<number> {
     const killed = killRunningCommands();
     if (killed > 0) log.warn(`killed ${killed} command(s) still running at the end of the replay`);
     flushOut();
-    const journalctl = child as ReturnType<typeof spawn> | undefined;
-    if (journalctl && journalctl.exitCode === null) journalctl.kill();
     if (values.stats) {
       process.stderr.write(JSON.stringify({ entries, malformed, seconds: Number(seconds.toFixed(3)), entriesPerSecond: Math.round(entries / Math.max(seconds, 1e-9)), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), steps: stepStats(program) }) + '\n');
     }

@@ -8,7 +8,8 @@ import type { CommandRunner } from '../system/exec.js';
 import type { Mailer } from '../system/mailer-api.js';
 import { compileWorkflow, type ChainSpec, type StepSpec } from '../workflow/compile.js';
 import type { Program } from '../workflow/program.js';
-import { clipMessage, ConfigError, closest, formatPath, parseSubPath, type ConfigIssue, type PathSegment } from './errors.js';
+import { clipMessage, ConfigError, closest, formatPath, parseSubPath, type ConfigIssue, type IssueSource, type PathSegment } from './errors.js';
+import { expandConfig, type ChainSource } from './include.js';
 import type { LoadedConfig } from './load.js';
 import { KNOWN_TOP_LEVEL, topLevelSchema, validateAgainst } from './schema.js';
 import { Settings } from './settings.js';
@@ -30,6 +31,15 @@ export interface BuiltConfig {
   program?: Program;
   topLevel: string[];
   issues: ConfigIssue[];
+  /** Which module and args made each instance (`peruse test` describes what an action would do). */
+  origins?: Map<FilterInstance | ActionInstance, StepOrigin>;
+}
+
+export interface StepOrigin {
+  /** The step's label, e.g. `SSH[2]` (origins are in config order). */
+  label: string;
+  module: string;
+  args: Record<string, unknown>;
 }
 
 const STEP_KEYS = ['filter', 'action', 'args', 'then', 'else'];
@@ -37,7 +47,10 @@ const STEP_KEYS = ['filter', 'action', 'args', 'then', 'else'];
 /** Validates everything and builds the program; every problem is collected, none stops the others. */
 export function buildProgram(config: LoadedConfig, registry: Registry, makeServices: (settings: Settings) => Services): BuiltConfig {
   const issues: ConfigIssue[] = [];
-  issues.push(...validateAgainst(topLevelSchema, config.raw, [], 'E_SCHEMA').filter((i) => !(i.path[0] === 'actions' && i.path.length > 2)));
+  // a chain's own shape (list of steps, or an include) is reported by the expansion and the step builder
+  issues.push(...validateAgainst(topLevelSchema, config.raw, [], 'E_SCHEMA').filter((i) => !(i.path[0] === 'actions' && i.path.length >= 2)));
+  const expansion = expandConfig(config);
+  issues.push(...expansion.issues);
   for (const key of Object.keys(config.raw)) {
     if (!KNOWN_TOP_LEVEL.includes(key)) {
       const suggestion = closest(key, KNOWN_TOP_LEVEL);
@@ -58,7 +71,8 @@ export function buildProgram(config: LoadedConfig, registry: Registry, makeServi
   const settings = new Settings(config.raw, config.file);
   const services = makeServices(settings);
   const chains: ChainSpec[] = [];
-  for (const rawChain of config.chains) {
+  const origins = new Map<FilterInstance | ActionInstance, StepOrigin>();
+  for (const rawChain of expansion.chains) {
     const chain: ChainSpec = { name: rawChain.name, path: rawChain.path, steps: [] };
     chains.push(chain);
     if (!rawChain.isArray) {
@@ -69,20 +83,37 @@ export function buildProgram(config: LoadedConfig, registry: Registry, makeServi
       const label = `${rawChain.name}[${index}]`;
       const step = buildStep(rawStep.value, rawStep.path, label, registry, settings, services, issues);
       if (step) chain.steps.push(step);
+      if (step?.instance) {
+        const raw = rawStep.value as Record<string, unknown>;
+        origins.set(step.instance, { label, module: raw[step.kind] as string, args: (raw.args ?? {}) as Record<string, unknown> });
+      }
     });
   }
 
   const { program, issues: linkIssues, topLevel } = compileWorkflow(chains);
   issues.push(...linkIssues);
-  for (const issue of issues) {
-    issue.offset ??= config.locate(issue.path);
-    const { line, column } = config.position(issue.offset);
-    issue.line = line;
-    issue.column = column;
-  }
-  issues.sort((a, b) => a.offset! - b.offset! || (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+  for (const issue of issues) locateIssue(issue, config, expansion.included);
+  issues.sort((a, b) => (a.file ?? '').localeCompare(b.file ?? '') || a.offset! - b.offset! || (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
   const failed = issues.some((i) => i.severity === 'error');
-  return { settings, program: failed ? undefined : program, topLevel, issues };
+  return { settings, program: failed ? undefined : program, topLevel, issues, origins };
+}
+
+/** Line and column of an issue, in the file where its path was written (an included rule file for its chains). */
+function locateIssue(issue: ConfigIssue, config: LoadedConfig, included: Map<string, ChainSource>): void {
+  let source: IssueSource | undefined = issue.source;
+  let at = issue.path;
+  const chain = at[0] === 'actions' && typeof at[1] === 'string' ? included.get(at[1]) : undefined;
+  if (!source && chain) {
+    source = chain.source;
+    at = ['actions', chain.name, ...at.slice(2)];
+  }
+  source ??= config;
+  issue.offset ??= source.locate(at);
+  const { line, column } = source.position(issue.offset);
+  issue.line = line;
+  issue.column = column;
+  if (source !== config) issue.file = source.file;
+  delete issue.source;
 }
 
 function buildStep(value: unknown, path: PathSegment[], label: string, registry: Registry, settings: Settings,
@@ -168,8 +199,8 @@ function pythonModuleHint(name: string, kind: 'filter' | 'action', settings: Set
   const found = candidates.find((file) => existsSync(file));
   const target = `${settings.modulesDir ?? path.join(settings.configDir, 'modules')}/${name}.mjs`;
   return found
-    ? `: ${found} is a Pyruse (Python) module, which peruse cannot run; port it to a JavaScript user module ${target} (README, "User modules")`
-    : ` (a Pyruse Python module must be ported to a JavaScript user module, e.g. ${target}: README, "User modules")`;
+    ? `: ${found} is a Pyruse (Python) module, which peruse cannot run; port it to a JavaScript user module ${target} (docs/modules.md, "User modules")`
+    : ` (a Pyruse Python module must be ported to a JavaScript user module, e.g. ${target}: docs/modules.md, "User modules")`;
 }
 
 function unknownKeyMessage(key: string, known: readonly string[]): string {
@@ -193,5 +224,5 @@ function withoutUnknownArgs(schema: object, args: Record<string, unknown>, repor
 
 /** `FILE:LINE:COL  PATH  CODE  message`, one line per issue. */
 export function formatIssue(file: string, issue: ConfigIssue): string {
-  return `${file}:${issue.line ?? 1}:${issue.column ?? 1}  ${formatPath(issue.path)}  ${issue.code}  ${clipMessage(issue.message)}`;
+  return `${issue.file ?? file}:${issue.line ?? 1}:${issue.column ?? 1}  ${formatPath(issue.path)}  ${issue.code}  ${clipMessage(issue.message)}`;
 }

@@ -1,5 +1,5 @@
 /**
- * Config error codes. Documented in README ("Config errors"); tests hold golden lists of them.
+ * Config error codes. Documented in docs/operations.md ("Config errors") and docs/configuration-errors.md; tests hold golden lists of them.
  */
 export type ErrorCode =
   | 'E_JSON' // the file is not valid JSON
@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'E_MODULE_LOAD' // a user module file fails to load or declares itself wrongly
   | 'E_MODULE_CONFLICT' // a user module reuses a built-in (or another user module's) name
   | 'E_REDOS' // a pattern only the backtracking JS engine runs, which some line makes backtrack exponentially
+  | 'E_INCLUDE' // an include that cannot be made (file, params, loop) or an unknown <<name>>
   | 'E_IO'; // the config file cannot be read
 
 export type WarningCode =
@@ -23,6 +24,7 @@ export type WarningCode =
   | 'W_JUMP_CHAIN_ABOVE' // a chain is declared above the chain that first jumps to it
   | 'W_PYRUSE_COMPAT' // a setting Pyruse runs, read as Pyruse reads it (the message says how)
   | 'W_MODULE' // a module's own config-time warning
+  | 'W_NUMERIC_FIELD_STRING' // a comparison with a string on a field that is always a number (PRIORITY, _PID …)
   | 'W_SET_MISSING'; // a ban step names a set that does not exist, and peruse does not manage the firewall
 
 /** Thrown by a module's `create` for a semantic error in its args. */
@@ -40,6 +42,13 @@ export class ConfigError extends Error {
 
 export type PathSegment = string | number;
 
+/** A file issues can point into (a loaded config, or a rule file it includes). */
+export interface IssueSource {
+  file: string;
+  locate(path: readonly PathSegment[]): number;
+  position(offset: number): { line: number; column: number };
+}
+
 export interface ConfigIssue {
   severity: 'error' | 'warning';
   code: ErrorCode | WarningCode;
@@ -49,6 +58,10 @@ export interface ConfigIssue {
   offset?: number;
   line?: number;
   column?: number;
+  /** The file the issue is in when it is not the config itself (an included rule file). */
+  file?: string;
+  /** Where `path` is to be located, when not in the config itself. */
+  source?: IssueSource;
 }
 
 /** Longest value quoted in full in a message; a longer one is cut, its length given. */

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { parseTree, findNodeAtLocation, getNodeValue, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { createRequire } from 'node:module';
+import type { Node, ParseError } from 'jsonc-parser';
 import type { ConfigIssue, PathSegment } from './errors.js';
+import { keysInFileOrder, locateJsonPath } from './json-locate.js';
+
+// jsonc-parser (a syntax tree with error positions) is loaded only for a file JSON.parse refuses
+type JsoncParser = typeof import('jsonc-parser');
+const jsonc = (): JsoncParser => createRequire(import.meta.url)('jsonc-parser') as JsoncParser;
 
 export interface RawStep {
   value: unknown;
@@ -36,9 +42,12 @@ export function loadConfigFile(file: string): { config?: LoadedConfig; issues: C
 }
 
 export function parseConfigText(text: string, file: string): { config?: LoadedConfig; issues: ConfigIssue[] } {
-  const lineStarts = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
+  let lineStarts: number[] | undefined;
   const position = (offset: number) => {
+    if (!lineStarts) {
+      lineStarts = [0];
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', nl + 1)) lineStarts.push(nl + 1);
+    }
     let lo = 0, hi = lineStarts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
@@ -47,12 +56,46 @@ export function parseConfigText(text: string, file: string): { config?: LoadedCo
     return { line: lo + 1, column: offset - lineStarts[lo]! + 1 };
   };
 
-  // the parser recurses once per level: refuse what would overflow its stack before parsing
+  // the tree parser, the schema validation and the config walks recurse once per level: refuse what
+  // would overflow their stacks before parsing
   const tooDeep = firstTooDeep(text, MAX_JSON_DEPTH);
   if (tooDeep !== undefined) {
     return { issues: [{ severity: 'error', code: 'E_JSON', path: [], offset: tooDeep, ...position(tooDeep),
       message: `invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels` }] };
   }
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return parseWithTree(text, file, position);
+  }
+  const rootOffset = locateJsonPath(text, []);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return { issues: [{ severity: 'error', code: 'E_SCHEMA', path: [], offset: rootOffset, ...position(rootOffset), message: 'the config must be a JSON object' }] };
+  }
+  const raw = parsed as Record<string, unknown>;
+  const chains: RawChain[] = [];
+  const actions = raw.actions;
+  if (typeof actions === 'object' && actions !== null && !Array.isArray(actions)) {
+    // Chain order comes from the file: JS objects put integer-like keys first.
+    const names = Object.keys(actions);
+    const ordered = names.some((n) => /^(?:0|[1-9][0-9]*)$/.test(n)) ? keysInFileOrder(text, ['actions']) : names;
+    for (const name of ordered) {
+      const value = (actions as Record<string, unknown>)[name];
+      const chainPath: PathSegment[] = ['actions', name];
+      const isArray = Array.isArray(value);
+      const steps = isArray ? value.map((step, i) => ({ value: step, path: [...chainPath, i] })) : [];
+      chains.push({ name, steps, path: chainPath, isArray });
+    }
+  }
+  const locate = (path: readonly PathSegment[]): number => locateJsonPath(text, path);
+  return { config: { file, text, raw, chains, locate, position }, issues: [] };
+}
+
+/** The tree parser, for a file JSON.parse refuses: it tells where the syntax is wrong. */
+function parseWithTree(text: string, file: string, position: (offset: number) => { line: number; column: number }): { config?: LoadedConfig; issues: ConfigIssue[] } {
+  const { parseTree, findNodeAtLocation, getNodeValue, printParseErrorCode } = jsonc();
   const parseErrors: ParseError[] = [];
   const root = parseTree(text, parseErrors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   if (parseErrors.length > 0 || !root) {

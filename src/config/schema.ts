@@ -35,7 +35,24 @@ export const topLevelSchema = {
   type: 'object',
   required: ['actions'],
   properties: {
-    actions: { type: 'object', description: 'Execution chains, by name, in order.', additionalProperties: { type: 'array', items: { type: 'object' } } },
+    actions: {
+      type: 'object', description: 'Execution chains, by name, in order.',
+      additionalProperties: {
+        anyOf: [
+          { type: 'array', description: 'A chain: its steps, in order.', items: { type: 'object' } },
+          {
+            type: 'object', description: 'The chains of a rule file, here, with its parameters; their names become NAME/CHAIN.',
+            required: ['include'], additionalProperties: false,
+            properties: {
+              include: { type: 'string', description: 'Rule file, relative to this file (e.g. "rules/sshd.json").' },
+              params: { type: 'object', description: 'Values of the rule file\'s parameters (its top-level "params" holds their defaults).' },
+            },
+          },
+        ],
+      },
+    },
+    params: { type: 'object', description: 'Parameters with their default values, used in strings as <<name>> (a string that is only "<<name>>" takes the value\'s type). An include may set them.' },
+    patterns: { type: 'object', description: 'Named regex pieces, used in strings as <<name>>; a piece may use others.', additionalProperties: { type: 'string' } },
     email: {
       type: 'object',
       description: 'Email settings shared by action_email and action_dailyReport.',
@@ -57,6 +74,7 @@ export const topLevelSchema = {
         },
       },
     },
+    $schema: { type: 'string', description: 'The JSON Schema of this file, for editors (`peruse schema`); peruse ignores it.' },
     storage: { type: 'string', description: 'Directory for state files.' },
     '8bit-message-encoding': { type: 'string', description: 'Encoding of journal fields that are not valid UTF-8.' },
     debug: { type: 'boolean', description: 'Verbose logging.' },

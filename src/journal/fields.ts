@@ -1,5 +1,8 @@
-import { isUtf8 } from 'node:buffer';
+import { createRequire } from 'node:module';
 import type { Entry } from '../modules/api.js';
+
+// by require: importing node:buffer as a module also loads its File and Blob code
+const { isUtf8 } = createRequire(import.meta.url)('node:buffer') as typeof import('node:buffer');
 
 /**
  * Fields python-systemd 235 converts with `int` (its DEFAULT_CONVERTERS), plus the ones it makes a

@@ -17,12 +17,16 @@ export { compilePattern } from '../text/regex.js';
 export type { CompiledPattern } from '../text/regex.js';
 export { parseIp, parseNetwork, cachedParseIp, networkContains } from '../net/ip.js';
 export { compareCodePoints, compareSameType, pythonEqualityKey } from '../text/compare.js';
+export { warnIfNumericFieldString } from '../journal/numeric-check.js';
 export { userExists } from '../system/users.js';
 export { lifetimeBits } from '../state/dnat.js';
 export { counterKeyOf } from '../state/counters.js';
 export { pythonTypeOfField } from '../journal/fields.js';
 // natfw is a pure library; action_natfwTrace is its log-chain face
-export { ArchiveStore, DEFAULT_ARCHIVE_DIR } from '../natfw/archive.js';
+export { DEFAULT_ARCHIVE_DIR } from '../natfw/defaults.js';
+export type { ArchiveStore } from '../natfw/archive.js';
+/** The natfw archive reader, loaded on first use: a config that only declares a trace step does not pay for it. */
+export const loadArchiveStore = async (): Promise<typeof import('../natfw/archive.js').ArchiveStore> => (await import('../natfw/archive.js')).ArchiveStore;
 export { PROTOCOLS, type Protocol } from '../natfw/legacy.js';
 export { parseTraceTime } from '../natfw/time.js';
 export { DEFAULT_STALE_MS, trace, type TraceStatus } from '../natfw/trace.js';

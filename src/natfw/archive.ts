@@ -8,7 +8,7 @@ import { LEGACY_NAME, parseLegacyRules, type Protocol } from './legacy.js';
 import { BlockIndex } from './lookup.js';
 import { parseManifest, type Manifest } from './manifest.js';
 
-export const DEFAULT_ARCHIVE_DIR = '/var/lib/peruse/natfw';
+export { DEFAULT_ARCHIVE_DIR } from './defaults.js';
 export const MANIFEST_NAME = /^natfw-(\d{10,16})\.json$/;
 /** A pending manifest left behind by a run that died between reload and archiving: maybe live. */
 export const ORPHAN_NAME = /^natfw-pending-(\d{10,16})\.json$/;

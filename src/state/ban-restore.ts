@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { Settings } from '../config/settings.js';
 import { BACKENDS, backendCommand, remainingSeconds, type BanBackend, type BanElement } from '../net/ban-commands.js';
 import type { CommandRunner } from '../system/exec.js';

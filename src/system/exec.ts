@@ -1,4 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+// child_process (and the socket code it pulls in) loads with the first command: `check` runs none
+const childProcess = (): typeof import('node:child_process') => createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
 
 export interface CommandResult {
   code: number;
@@ -63,7 +66,7 @@ export const spawnRunner: CommandRunner = {
       const [file, ...args] = argv;
       if (!file) { resolve({ code: 127, stdout: '', stderr: 'empty command' }); return; }
       const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-      const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      const child = childProcess().spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let settled = false;

@@ -1,4 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+// child_process (and the socket code it pulls in) loads with the first command: `check` runs none
+const childProcess = (): typeof import('node:child_process') => createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
 
 /** Syslog severities, in PRIORITY order (EMERG = 0 … DEBUG = 7). */
 export const SYSLOG_LEVELS = ['EMERG', 'ALERT', 'CRIT', 'ERR', 'WARNING', 'NOTICE', 'INFO', 'DEBUG'] as const;
@@ -135,7 +138,7 @@ export class JournalWriter {
     this.lastSpawn.set(priority, now);
     const [file, ...args] = this.command(priority);
     if (!file) return undefined;
-    const child = spawn(file, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = childProcess().spawn(file, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString('utf8')).slice(-500); });
     child.stdin!.on('error', (e) => { this.lastError = e.message; });

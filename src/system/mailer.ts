@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from './log.js';
 import type { Mailer, MailMessage } from './mailer-api.js';
@@ -42,16 +42,21 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
   const retryDelays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   const maxQueued = options.maxQueued ?? 1000;
   const runner = options.runner ?? spawnRunner;
-  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
-  const smtp = email.smtp ? nodemailer.createTransport({
-    host: email.smtp.host, port: email.smtp.port ?? 25, secure: email.smtp.secure ?? false, auth: email.smtp.auth,
-    // a local relay commonly has a self-signed certificate; a remote one must present a valid one
-    tls: { rejectUnauthorized: !LOOPBACK.has(email.smtp.host) },
-    connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000,
-  }) : undefined;
+  // nodemailer is loaded with the first message: check, test and a quiet daemon never pay for it
+  let transports: Promise<{ composer: Transporter; smtp?: Transporter }> | undefined;
+  const load = () => transports ??= import('nodemailer').then(({ default: nodemailer }) => ({
+    composer: nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }),
+    smtp: email.smtp ? nodemailer.createTransport({
+      host: email.smtp.host, port: email.smtp.port ?? 25, secure: email.smtp.secure ?? false, auth: email.smtp.auth,
+      // a local relay commonly has a self-signed certificate; a remote one must present a valid one
+      tls: { rejectUnauthorized: !LOOPBACK.has(email.smtp.host) },
+      connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000,
+    }) : undefined,
+  }));
   const mime = (m: MailMessage) => ({ from: email.from, to: email.to, subject: m.subject, text: m.text, html: m.html, textEncoding: 'quoted-printable' as const });
 
   const deliver = async (message: MailMessage): Promise<void> => {
+    const { composer, smtp } = await load();
     if (smtp) {
       await smtp.sendMail(mime(message));
       return;

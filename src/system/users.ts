@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+// child_process (and the socket code it pulls in) loads with the first command: `check` runs none
+const childProcess = (): typeof import('node:child_process') => createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
 import { readFileSync, statSync } from 'node:fs';
 
 const CACHE_MS = 60_000;
@@ -29,7 +31,7 @@ export function userExists(name: unknown): boolean {
   const now = Date.now();
   const cached = answers.get(name);
   if (cached && now - cached.at < CACHE_MS) return cached.exists;
-  const result = spawnSync('getent', ['passwd', '--', name], { timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8' });
+  const result = childProcess().spawnSync('getent', ['passwd', '--', name], { timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8' });
   // Pyruse compat: names only. getent reads an all-digit key as a UID ("0" finds root), so the
   // answer counts only when it names this very user: attackers do try "0" and "1000" as names.
   const exists = result.status === 0 && String(result.stdout).split('\n').some((line) => line.split(':')[0] === name);

@@ -1,4 +1,4 @@
-import v8 from 'node:v8';
+import { createRequire } from 'node:module';
 
 /**
  * V8's own regex engine (irregexp) runs log patterns 10–25× faster than RE2 through its node
@@ -20,6 +20,8 @@ let fallbackActive: boolean | undefined;
 export function linearFallbackActive(): boolean {
   if (fallbackActive !== undefined) return fallbackActive;
   try {
+    // node:v8 by require, not import: its module loads the whole perf_hooks family with it
+    const v8 = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
     // must precede the construction of any RegExp that should fall back: V8 decides per RegExp
     v8.setFlagsFromString('--enable-experimental-regexp-engine');
     v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');

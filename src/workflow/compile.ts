@@ -48,7 +48,13 @@ export function compileWorkflow(chains: ChainSpec[]): { program: Program; issues
     live.set(chain.name, steps);
   }
 
-  const targetsOf = (name: string) => (live.get(name) ?? []).flatMap((s) => [s.then, s.else]).filter((t): t is string => t !== undefined);
+  // asked by several passes below: computed once per chain
+  const targets = new Map<string, string[]>();
+  const targetsOf = (name: string): string[] => {
+    let list = targets.get(name);
+    if (!list) targets.set(name, list = (live.get(name) ?? []).flatMap((s) => [s.then, s.else]).filter((t): t is string => t !== undefined));
+    return list;
+  };
   for (const chain of chains) {
     for (const step of chain.steps) {
       for (const key of ['then', 'else'] as const) {

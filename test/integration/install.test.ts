@@ -57,7 +57,7 @@ afterAll(() => { if (work) rmSync(work, { recursive: true, force: true }); });
 
 describe('npm pack, npm install -g, peruse install', () => {
   it('the package holds what a server needs and its peruse runs from the prefix', () => {
-    for (const file of ['bin/peruse.js', 'dist/src/cli/main.js', 'dist/src/cli/install.js', 'dist/actions/action_nftBan.js', 'examples/peruse.json', 'examples/systemd/peruse.service', 'docs/install.md']) {
+    for (const file of ['bin/peruse.js', 'dist/src/cli/main.js', 'dist/src/cli/install.js', 'dist/actions/action_nftBan.js', 'examples/peruse.json', 'examples/systemd/peruse.service', 'docs/install.md', 'rules/sshd.json', 'rules/sshd.samples.jsonl']) {
       expect(existsSync(path.join(installed, file)), file).toBe(true);
     }
     expect(existsSync(path.join(installed, 'test'))).toBe(false);
@@ -76,7 +76,10 @@ describe('npm pack, npm install -g, peruse install', () => {
     expect(service).toMatch(/^RuntimeDirectory=peruse$/m);
     expect(readFileSync(path.join(root, 'etc/systemd/system/peruse-restore.service'), 'utf8'))
       .toMatch(new RegExp(`^ExecStart=${node} ${path.join(installed, 'bin/peruse.js')} bans restore --config /etc/peruse/peruse.json$`, 'm'));
-    expect(JSON.parse(readFileSync(path.join(root, 'etc/peruse/peruse.json'), 'utf8'))).toEqual(JSON.parse(readFileSync(path.join(ROOT, 'examples/peruse.json'), 'utf8')));
+    // the package holds the rules library: the config includes its sshd rule, default parameters
+    const written = JSON.parse(readFileSync(path.join(root, 'etc/peruse/peruse.json'), 'utf8')) as { actions: unknown; storage: unknown };
+    expect(written.actions).toEqual({ sshd: { include: path.join(installed, 'rules/sshd.json') } });
+    expect(written.storage).toBe('/var/lib/peruse');
     expect(statSync(path.join(root, 'etc/peruse/peruse.json')).mode & 0o777).toBe(0o640);
     expect(statSync(path.join(root, 'var/lib/peruse')).mode & 0o777).toBe(0o750);
     // the installed peruse accepts the config it wrote

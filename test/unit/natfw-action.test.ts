@@ -28,36 +28,36 @@ const at = (seconds: number): number => seconds * 1_000_000;
 afterEach(() => vi.useRealTimers());
 
 describe('action_natfwTrace', () => {
-  it('writes the internal address and status found into an abuse-report entry', () => {
+  it('writes the internal address and status found into an abuse-report entry', async () => {
     const dir = archive();
     try {
       const step = action.create({ ...args, archiveDir: dir }, context());
       const entry: Entry = { __REALTIME_TIMESTAMP: at(1700000100), natIp: '192.0.2.1', natPort: '65500' };
-      step.act(entry);
+      await step.act(entry);
       expect(entry).toMatchObject({ vpnClient: '192.168.101.2', natfwStatus: 'found' });
     } finally {
       rmSync(dir, { recursive: true });
     }
   });
 
-  it('reads a time field in ISO-8601, a numeric protocol, an IPv4-mapped address and a custom status field', () => {
+  it('reads a time field in ISO-8601, a numeric protocol, an IPv4-mapped address and a custom status field', async () => {
     const dir = archive();
     try {
       const step = action.create({ ...args, archiveDir: [dir], timeField: 'reportedAt', protocolField: 'proto', statusField: 's' }, context());
       const entry: Entry = { reportedAt: '2023-11-14T23:15:00+01:00', natIp: '::ffff:192.0.2.1', natPort: 65409, proto: 17 };
-      step.act(entry);
+      await step.act(entry);
       expect(entry).toMatchObject({ vpnClient: '192.168.101.2', s: 'found' });
     } finally {
       rmSync(dir, { recursive: true });
     }
   });
 
-  it('never overwrites an existing value and never throws on a bad entry', () => {
+  it('never overwrites an existing value and never throws on a bad entry', async () => {
     const dir = archive();
     try {
       const step = action.create({ ...args, archiveDir: dir }, context());
       const kept: Entry = { __REALTIME_TIMESTAMP: at(1700000100), natIp: '192.0.2.1', natPort: 65500, vpnClient: 'already' };
-      step.act(kept);
+      await step.act(kept);
       expect(kept.vpnClient).toBe('already');
       for (const bad of [{ natIp: 'nonsense', natPort: 1 }, { natIp: '192.0.2.1', natPort: 'x' }, { natIp: '192.0.2.1' },
         { natIp: '2001:db8::1', natPort: 1 }, { natIp: '192.0.2.1', natPort: 70000 }]) {
@@ -71,7 +71,7 @@ describe('action_natfwTrace', () => {
     }
   });
 
-  it('sets the miss statuses and leaves the address field empty', () => {
+  it('sets the miss statuses and leaves the address field empty', async () => {
     const dir = archive();
     try {
       const step = action.create({ ...args, archiveDir: dir, defaultProtocol: 'icmp' }, context());
@@ -81,7 +81,7 @@ describe('action_natfwTrace', () => {
         [{ __REALTIME_TIMESTAMP: at(1700000100), natIp: '192.0.2.9', natPort: 65500 }, 'unknown-public-ip'],
       ];
       for (const [entry, expected] of cases) {
-        step.act(entry);
+        await step.act(entry);
         expect([entry.natfwStatus, entry.vpnClient]).toEqual([expected, undefined]);
       }
     } finally {
@@ -89,25 +89,25 @@ describe('action_natfwTrace', () => {
     }
   });
 
-  it('reads nothing when declared, and picks up a newer activation without a restart', () => {
+  it('reads nothing when declared, and picks up a newer activation without a restart', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const dir = mkdtempSync(join(tmpdir(), 'natfw-action-'));
     try {
       const step = action.create({ ...args, archiveDir: dir }, context());
       const first: Entry = { __REALTIME_TIMESTAMP: at(1700000100), natIp: '192.0.2.1', natPort: 65500 };
-      step.act(first);
+      await step.act(first);
       expect(first.natfwStatus).toBe('no-archive');
       writeFileSync(join(dir, 'rules.v4.1700000000'), '-A POSTROUTING -s 10.0.0.7/32 -p tcp -j SNAT --to-source 192.0.2.1:65000-65535\n');
       vi.setSystemTime(Date.now() + 5000);
       const second: Entry = { __REALTIME_TIMESTAMP: at(1700000100), natIp: '192.0.2.1', natPort: 65500 };
-      step.act(second);
+      await step.act(second);
       expect(second).toMatchObject({ natfwStatus: 'found', vpnClient: '10.0.0.7' });
     } finally {
       rmSync(dir, { recursive: true });
     }
   });
 
-  it('an unreadable archive gives archive-error and one warning, not an exception', () => {
+  it('an unreadable archive gives archive-error and one warning, not an exception', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'natfw-action-'));
     const warnings: string[] = [];
     try {
@@ -115,7 +115,7 @@ describe('action_natfwTrace', () => {
       const step = action.create({ ...args, archiveDir: dir }, context(warnings));
       for (let i = 0; i < 3; i++) {
         const entry: Entry = { __REALTIME_TIMESTAMP: at(1700000100), natIp: '192.0.2.1', natPort: 65500 };
-        step.act(entry);
+        await step.act(entry);
         expect(entry.natfwStatus).toBe('archive-error');
       }
       expect(warnings).toHaveLength(1);
