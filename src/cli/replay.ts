@@ -6,6 +6,7 @@ import { makeByteDecoder } from '../journal/fields.js';
 import { forEachExportEntry } from '../journal/export-parser.js';
 import { openNative } from '../journal/native/open.js';
 import { CatchUp } from '../journal/native/reader.js';
+import { handOverAfter, SkipThrough } from '../journal/hand-over.js';
 import { blockBuffered } from '../journal/source.js';
 import { fileOrStdin, forEachJsonEntry, JsonLineParser } from '../journal/json-lines.js';
 import { createLogger } from '../system/log.js';
@@ -65,11 +66,14 @@ export async function main(argv: string[]): Promise<number> {
     for (const instance of program.instances) await instance.start?.();
 
     let child: ReturnType<typeof spawn> | undefined;
-    const spawnJournalctl = (afterCursor: string | undefined): Readable => {
+    const journalctlCommand = opened.settings.journal.journalctl ?? 'journalctl';
+    const journalctlArgs = (start: { after: string } | { since: string } | undefined): string[] => {
       const where = values['journal-dir'] !== undefined ? ['--directory', values['journal-dir']] : values['journal-file']!.flatMap((f) => ['--file', f]);
-      const journalctl = opened.settings.journal.journalctl ?? 'journalctl';
-      const after = afterCursor === undefined ? [] : [`--after-cursor=${afterCursor}`];
-      const [command, argv] = blockBuffered(journalctl, ['-o', 'export', '--merge', '--no-pager', ...after, ...where]);
+      const position = start === undefined ? [] : 'after' in start ? [`--after-cursor=${start.after}`] : [`--since=${start.since}`];
+      return ['-o', 'export', '--merge', '--no-pager', ...position, ...where];
+    };
+    const spawnJournalctl = (start: { after: string } | { since: string } | undefined): Readable => {
+      const [command, argv] = blockBuffered(journalctlCommand, journalctlArgs(start));
       child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
       return child.stdout!;
     };
@@ -123,7 +127,15 @@ export async function main(argv: string[]): Promise<number> {
         if (!complete) log.warn(`reading the journal files in-process stopped (${catchUp.stopped}): journalctl reads on after the last entry`);
       }
       if (!complete && (read === 0 || lastCursor !== undefined)) {
-        await forEachExportEntry(spawnJournalctl(lastCursor), decode, (entry, ordinal) => handleEntry(entry, read + ordinal), wanted);
+        // a damaged file may defeat journalctl's seek too: it then starts earlier and skips (hand-over.ts)
+        const start = lastCursor === undefined ? undefined : await handOverAfter(journalctlCommand, lastCursor, journalctlArgs);
+        const skip = start !== undefined && 'skipThrough' in start ? new SkipThrough(start.skipThrough) : undefined;
+        if (start !== undefined && !('after' in start)) log.warn(`journalctl finds nothing after ${lastCursor} by cursor: it reads ${'since' in start ? `since ${start.since}` : 'from the head'} and the entries up to that one are skipped`);
+        let ordinal = read;
+        await forEachExportEntry(spawnJournalctl(start === undefined || 'head' in start ? undefined : start), decode, (entry) => {
+          if (skip !== undefined && !skip.passes(entry.__CURSOR)) return;
+          return handleEntry(entry, ++ordinal);
+        }, wanted);
       }
     }
     const seconds = (performance.now() - started) / 1000;
