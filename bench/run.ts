@@ -10,6 +10,7 @@ import { makeServices, EntryClock } from '../src/cli/services.js';
 import { openConfig } from '../src/cli/setup.js';
 import { makeByteDecoder } from '../src/journal/fields.js';
 import { workflowRate, type WorkflowHooks } from './batches.js';
+import { daemonPeakRss, journalOf, reportSendPeakRss } from './memory.js';
 import { journalFilesOf, NativeJournal } from '../src/journal/native/reader.js';
 import { fieldsRead, type Program } from '../src/workflow/program.js';
 import { createLogger } from '../src/system/log.js';
@@ -332,6 +333,15 @@ async function main(): Promise<void> {
     const runs = Array.from({ length: 5 }, () => seconds(['node', peruse, 'check', fixture]));
     const typical = Number(median(runs).toFixed(3));
     row({ name: 'startup.check', value: typical, unit: 's', target: '< 0.5', ok: typical < 0.5, note: `median of 5, ${all(runs.map((r) => Number(r.toFixed(3))))}` });
+  }
+
+  if (want('memory')) {
+    // the daemon itself over the same attack, and the report of a big attack day, as the unit runs them
+    const attackJournal = journalOf(corpus('attack-100k', ['--attackers', '100000'], 'export'), path.join(work, 'journal-attack-100k'));
+    const run = await daemonPeakRss(attackJournal, path.join(work, 'daemon-memory'), ENTRIES);
+    row({ name: 'memory.runPeakRss', value: run.peakRssMB, unit: 'MB', target: '< 150', ok: run.peakRssMB < 150, note: `peruse run over the attack-100k journal, real nft in a netns, heap flags of the unit (${run.seconds} s)` });
+    const report = await reportSendPeakRss(path.join(work, 'report-memory'), 30_000, 200_000);
+    row({ name: 'memory.reportSendPeakRss', value: report.peakRssMB, unit: 'MB', target: '< 150', ok: report.peakRssMB < 150, note: `peruse report --send of a 30 000-attacker day (${report.records} records) to SMTP on loopback, heap flags of the unit (${report.seconds} s)` });
   }
 
   if (values.json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
