@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
  * `--after-cursor` seeks by bisection in the file's entry arrays, and so does `--since`: on a
  * damaged file either may find nothing although reading the file in order (what journalctl
  * does from its head) goes on past the damage. So the seeks are tried in turn, and the first
- * one that reaches an entry after the last one read wins; journalctl then starts there and the
- * entries up to that last one are skipped (a `--since` or head start reads them again).
+ * one that reaches the last entry read (or one after it) wins; journalctl then starts there and
+ * the entries up to that last one are skipped (a `--since` or head start reads them again).
  */
 
 /** An entry's place as its cursor says (`s=;i=;b=;m=;t=;x=`, hex numbers). */
@@ -63,22 +63,23 @@ export class SkipThrough {
 export type HandOver = { after: string } | { since: string; skipThrough: string } | { head: true; skipThrough: string };
 
 /**
- * The first start that reaches an entry after `cursor`: `--after-cursor`, else `--since` the
- * cursor's second, else the head (which also covers "nothing after it": journalctl then reads
- * the journal once more, skipping, and follows). `argsFor` gives journalctl's non-following
+ * The first start whose seek works: `--after-cursor` when `--cursor` finds the entry itself (then
+ * an empty answer only means nothing came after it), else `--since` the cursor's second when that
+ * reaches the entry or one after it, else the head. `argsFor` gives journalctl's non-following
  * arguments (selection included) for a start.
  */
 export async function handOverAfter(journalctl: string, cursor: string, argsFor: (start: { after: string } | { since: string }) => string[]): Promise<HandOver> {
   const point = parseCursorPoint(cursor);
   if (point === undefined) return { after: cursor };
-  if (await reachesBeyond(journalctl, argsFor({ after: cursor }), point)) return { after: cursor };
+  const onCursor = argsFor({ after: cursor }).map((a) => (a.startsWith('--after-cursor=') ? `--cursor=${cursor}` : a));
+  if (await reaches(journalctl, onCursor, point)) return { after: cursor };
   const since = `@${Math.floor(point.realtime / 1_000_000)}`;
-  if (await reachesBeyond(journalctl, argsFor({ since }), point)) return { since, skipThrough: cursor };
+  if (await reaches(journalctl, argsFor({ since }), point)) return { since, skipThrough: cursor };
   return { head: true, skipThrough: cursor };
 }
 
-/** Whether journalctl with these arguments prints an entry after `point` (it is stopped at the first one). */
-function reachesBeyond(journalctl: string, args: string[], point: CursorPoint): Promise<boolean> {
+/** Whether journalctl with these arguments prints the entry at `point` or one after it (it is stopped there). */
+function reaches(journalctl: string, args: string[], point: CursorPoint): Promise<boolean> {
   return new Promise((resolve) => {
     const child = spawn(journalctl, [...args, '--output=export', '--output-fields=__CURSOR'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let carry = '';
@@ -91,7 +92,7 @@ function reachesBeyond(journalctl: string, args: string[], point: CursorPoint): 
       for (const line of lines) {
         if (!line.startsWith('__CURSOR=')) continue;
         const entry = parseCursorPoint(line.slice('__CURSOR='.length));
-        if (entry !== undefined && compareCursorPoints(entry, point) > 0) {
+        if (entry !== undefined && compareCursorPoints(entry, point) >= 0) {
           found = true;
           child.kill('SIGKILL');
           return;
