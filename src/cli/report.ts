@@ -49,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     if (sections.records === 0) { process.stderr.write('peruse: the report is empty: nothing sent\n'); return 0; }
     const day = dayOf(sections.firstTime);
     const mailer = createMailer(settings, log, { retryDelaysMs: [2_000, 10_000] });
-    await mailer.send({ subject: settings.email.subject, text: renderReportText(sections, day), html: renderReportHtml(sections, day) });
+    await mailer.send({ subject: settings.email.subject, text: renderReportText(sections, day), html: renderReportHtml(sections, day), encoding: 'base64' });
     await mailer.drain(30_000);
     // the report is started afresh only once it is really gone
     if (mailer.queued > 0 || mailer.dropped > 0) {

@@ -150,7 +150,7 @@ export class ReportJournal {
     }
     if (sections.records === 0) return 0;
     const day = dayOf(sections.firstTime);
-    await mailer.send({ subject, text: renderReportText(sections, day), html: renderReportHtml(sections, day) });
+    await mailer.send({ subject, text: renderReportText(sections, day), html: renderReportHtml(sections, day), encoding: 'base64' });
     return sections.records;
   }
 

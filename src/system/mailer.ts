@@ -49,7 +49,7 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
     tls: { rejectUnauthorized: !LOOPBACK.has(email.smtp.host) },
     connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000,
   }) : undefined;
-  const mime = (m: MailMessage) => ({ from: email.from, to: email.to, subject: m.subject, text: m.text, html: m.html, textEncoding: 'quoted-printable' as const });
+  const mime = (m: MailMessage) => ({ from: email.from, to: email.to, subject: m.subject, text: m.text, html: m.html, textEncoding: m.encoding ?? 'quoted-printable' });
 
   const deliver = async (message: MailMessage): Promise<void> => {
     if (smtp) {
