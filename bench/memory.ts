@@ -33,6 +33,29 @@ export function journalOf(exportFile: string, dir: string): string {
   return dir;
 }
 
+/**
+ * The attack corpus again (`entries`, 100 000 attackers) but ending now, spread over the 23 hours
+ * before: its bans (a day long) still hold when the daemon reads it (the wall clock decides), and
+ * its event time crosses a local midnight (unless the bench runs between 23:00 and midnight), so
+ * the daily report of the day before is sent during the run. Made again after 45 minutes.
+ */
+export function liveAttackJournal(work: string, entries: number): string {
+  const dir = path.join(work, 'journal-attack-100k-live');
+  const stamp = path.join(dir, 'made-at');
+  const madeAt = existsSync(stamp) ? Number(readFileSync(stamp, 'utf8')) : 0;
+  if (Date.now() - madeAt < 45 * 60_000) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const exported = path.join(work, 'attack-100k-live.export');
+  const start = Math.floor(Date.now() / 1000) - 23 * 3600;
+  process.stderr.write(`generating ${exported} (ending now)…\n`);
+  execFileSync('node', [generator, '--entries', String(entries), '--seed', '1', '--format', 'export', '--attackers', '100000', '--hours', '23', '--start', String(start), '--out', exported, '--truth', path.join(work, 'attack-100k-live.truth.json')]);
+  journalOf(exported, dir);
+  rmSync(exported, { force: true });
+  writeFileSync(stamp, String(Date.now()));
+  return dir;
+}
+
 /** Peak resident memory (VmHWM) of a live process, in MB. */
 function peakRssMB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -10,7 +10,7 @@ import { makeServices, EntryClock } from '../src/cli/services.js';
 import { openConfig } from '../src/cli/setup.js';
 import { makeByteDecoder } from '../src/journal/fields.js';
 import { workflowRate, type WorkflowHooks } from './batches.js';
-import { daemonPeakRss, journalOf, reportSendPeakRss } from './memory.js';
+import { daemonPeakRss, journalOf, liveAttackJournal, reportSendPeakRss } from './memory.js';
 import { journalFilesOf, NativeJournal } from '../src/journal/native/reader.js';
 import { fieldsRead, type Program } from '../src/workflow/program.js';
 import { createLogger } from '../src/system/log.js';
@@ -340,6 +340,9 @@ async function main(): Promise<void> {
     const attackJournal = journalOf(corpus('attack-100k', ['--attackers', '100000'], 'export'), path.join(work, 'journal-attack-100k'));
     const run = await daemonPeakRss(attackJournal, path.join(work, 'daemon-memory'), ENTRIES);
     row({ name: 'memory.runPeakRss', value: run.peakRssMB, unit: 'MB', target: '< 150', ok: run.peakRssMB < 150, note: `peruse run over the attack-100k journal, real nft in a netns, heap flags of the unit (${run.seconds} s)` });
+    // the same attack ending now: its bans hold (store, sets), and the report of the day before is sent mid-run
+    const live = await daemonPeakRss(liveAttackJournal(work, ENTRIES), path.join(work, 'daemon-memory-live'), ENTRIES);
+    row({ name: 'memory.runPeakRssLive', value: live.peakRssMB, unit: 'MB', target: '< 150', ok: live.peakRssMB < 150, note: `the same attack ending now: live bans, a report sent at midnight (${live.seconds} s)` });
     const report = await reportSendPeakRss(path.join(work, 'report-memory'), 30_000, 200_000);
     row({ name: 'memory.reportSendPeakRss', value: report.peakRssMB, unit: 'MB', target: '< 150', ok: report.peakRssMB < 150, note: `peruse report --send of a 30 000-attacker day (${report.records} records) to SMTP on loopback, heap flags of the unit (${report.seconds} s)` });
   }
