@@ -123,8 +123,7 @@ export class BanStore {
       this.takeInExternalChanges(file);
       const now = this.options.nowMicros();
       for (const [key, ban] of this.bans) if (ban.until !== 0 && ban.until <= now) this.bans.delete(key);
-      const bans = [...this.bans.values()].map((b) => ({ set: b.set, ip: b.ip, until: b.until / 1e6, reason: b.reason }));
-      writeFileAtomic(file, JSON.stringify({ version: FORMAT_VERSION, bans }) + '\n');
+      writeFileAtomic(file, storeText(this.bans.values()));
       this.lastWritten = fileIdentity(file);
       this.changed.clear();
     } catch (e) {
@@ -202,6 +201,17 @@ export class BanStore {
     if (rejected > 0) this.options.log.warn(`bans: ${path.basename(file)}: skipped ${rejected} records that are not a valid set and address`);
     return out;
   }
+}
+
+/** The store file's text, `{"version":1,"bans":[…]}`, piece by piece (written in chunks, see writeFileAtomic). */
+function* storeText(bans: Iterable<BanRecord>): Generator<string> {
+  yield `{"version":${FORMAT_VERSION},"bans":[`;
+  let first = true;
+  for (const b of bans) {
+    yield (first ? '' : ',') + JSON.stringify({ set: b.set, ip: b.ip, until: b.until / 1e6, reason: b.reason });
+    first = false;
+  }
+  yield ']}\n';
 }
 
 /** Changes whenever the file is replaced (atomic writes rename a new inode in). */
