@@ -18,6 +18,8 @@ export interface SectionTotals {
   /** Lines not listed, and the events they stand for. */
   foldedLines: number;
   foldedEvents: number;
+  /** More distinct messages than DistinctCounter tracks: `lines` (and so `foldedLines`) is a lower bound. */
+  linesAtLeast?: boolean;
 }
 
 export interface ReportSections {
@@ -206,7 +208,9 @@ class TableBuilder {
     });
     const listedEvents = rows.reduce((total, row) => total + row.count, 0);
     const lines = Math.max(this.distinct.size, rows.length);
-    return { rows, totals: { lines, events: this.events, foldedLines: lines - rows.length, foldedEvents: this.events - listedEvents } };
+    const totals: SectionTotals = { lines, events: this.events, foldedLines: lines - rows.length, foldedEvents: this.events - listedEvents };
+    if (this.distinct.saturated) totals.linesAtLeast = true;
+    return { rows, totals };
   }
 }
 
@@ -280,12 +284,13 @@ export function groupDigits(n: number): string {
 export function foldLine(level: ReportLevel, totals: SectionTotals): string | undefined {
   if (totals.foldedLines === 0) return undefined;
   if (level === 'OTHER') return `… and ${groupDigits(totals.foldedLines)} more entries (${groupDigits(totals.lines)} in all)`;
-  return `… and ${groupDigits(totals.foldedLines)} more messages, ${groupDigits(totals.foldedEvents)} events (${groupDigits(totals.lines)} messages, ${groupDigits(totals.events)} events in all)`;
+  const atLeast = totals.linesAtLeast ? 'at least ' : '';
+  return `… and ${atLeast}${groupDigits(totals.foldedLines)} more messages, ${groupDigits(totals.foldedEvents)} events (${atLeast}${groupDigits(totals.lines)} messages, ${groupDigits(totals.events)} events in all)`;
 }
 
 function sectionCounts(s: ReportSections, level: ReportLevel, separator: string): string {
   const t = s.totals[level];
-  return level === 'OTHER' ? `${groupDigits(t.lines)} entries` : `${groupDigits(t.lines)} messages${separator}${groupDigits(t.events)} events`;
+  return level === 'OTHER' ? `${groupDigits(t.lines)} entries` : `${t.linesAtLeast ? 'at least ' : ''}${groupDigits(t.lines)} messages${separator}${groupDigits(t.events)} events`;
 }
 
 /** The text part: AsciiDoc, as Pyruse's report. */
