@@ -13,6 +13,7 @@ import { workflowRate, type WorkflowHooks } from './batches.js';
 import { configCompileSeconds } from './config.js';
 import { crowdsecFigures } from './crowdsec.js';
 import { measureStartup } from './startup.js';
+import { daemonPeakRss, journalOf, liveAttackJournal, reportSendPeakRss } from './memory.js';
 import { journalFilesOf, NativeJournal } from '../src/journal/native/reader.js';
 import { fieldsRead, type Program } from '../src/workflow/program.js';
 import { createLogger } from '../src/system/log.js';
@@ -354,6 +355,18 @@ async function main(): Promise<void> {
     } catch (e) {
       row({ name: 'crowdsec.latencyMedian', value: NaN, unit: 'ms', note: (e as Error).message.slice(0, 200) });
     }
+  }
+
+  if (want('memory')) {
+    // the daemon itself over the same attack, and the report of a big attack day, as the unit runs them
+    const attackJournal = journalOf(corpus('attack-100k', ['--attackers', '100000'], 'export'), path.join(work, 'journal-attack-100k'));
+    const run = await daemonPeakRss(attackJournal, path.join(work, 'daemon-memory'), ENTRIES);
+    row({ name: 'memory.runPeakRss', value: run.peakRssMB, unit: 'MB', target: '< 150', ok: run.peakRssMB < 150, note: `peruse run over the attack-100k journal, real nft in a netns, heap flags of the unit (${run.seconds} s)` });
+    // the same attack ending now: its bans hold (store, sets), and the report of the day before is sent mid-run
+    const live = await daemonPeakRss(liveAttackJournal(work, ENTRIES), path.join(work, 'daemon-memory-live'), ENTRIES);
+    row({ name: 'memory.runPeakRssLive', value: live.peakRssMB, unit: 'MB', target: '< 150', ok: live.peakRssMB < 150, note: `the same attack ending now: live bans, a report sent at midnight (${live.seconds} s)` });
+    const report = await reportSendPeakRss(path.join(work, 'report-memory'), 30_000, 200_000);
+    row({ name: 'memory.reportSendPeakRss', value: report.peakRssMB, unit: 'MB', target: '< 150', ok: report.peakRssMB < 150, note: `peruse report --send of a 30 000-attacker day (${report.records} records) to SMTP on loopback, heap flags of the unit (${report.seconds} s)` });
   }
 
   if (values.json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');

@@ -4,6 +4,7 @@ import type { Entry } from '../modules/api.js';
 import { forEachExportEntry } from '../journal/export-parser.js';
 import { openNative } from '../journal/native/open.js';
 import { CatchUp } from '../journal/native/reader.js';
+import { handOverAfter, SkipThrough } from '../journal/hand-over.js';
 import { blockBuffered } from '../journal/source.js';
 import type { Logger } from '../system/log.js';
 
@@ -36,15 +37,19 @@ export interface RecordedOptions {
 export async function readRecordedJournal(options: RecordedOptions): Promise<void> {
   const { where, decode, wanted, log, onEntry } = options;
   let child: ChildProcess | undefined;
-  const spawnJournalctl = (afterCursor: string | undefined): Readable => {
+  const journalctlCommand = options.journalctl ?? 'journalctl';
+  const journalctlArgs = (start: { after: string } | { since: string } | undefined): string[] => {
     const files = where.directory !== undefined ? ['--directory', where.directory] : (where.file ?? []).flatMap((f) => ['--file', f]);
     const filters = [
       ...(where.since !== undefined ? [`--since=${where.since}`] : []),
       ...(where.until !== undefined ? [`--until=${where.until}`] : []),
       ...(where.units ?? []).flatMap((u) => ['--unit', u]),
     ];
-    const after = afterCursor === undefined ? [] : [`--after-cursor=${afterCursor}`];
-    const [command, argv] = blockBuffered(options.journalctl ?? 'journalctl', ['-o', 'export', '--merge', '--no-pager', ...after, ...files, ...filters]);
+    const position = start === undefined ? [] : 'after' in start ? [`--after-cursor=${start.after}`] : [`--since=${start.since}`];
+    return ['-o', 'export', '--merge', '--no-pager', ...position, ...files, ...filters];
+  };
+  const spawnJournalctl = (start: { after: string } | { since: string } | undefined): Readable => {
+    const [command, argv] = blockBuffered(journalctlCommand, journalctlArgs(start));
     child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     return child.stdout!;
   };
@@ -75,7 +80,15 @@ export async function readRecordedJournal(options: RecordedOptions): Promise<voi
       if (!complete) log.warn(`reading the journal files in-process stopped (${catchUp.stopped}): journalctl reads on after the last entry`);
     }
     if (!complete && (read === 0 || lastCursor !== undefined)) {
-      await forEachExportEntry(spawnJournalctl(lastCursor), decode, (entry, ordinal) => onEntry(entry, read + ordinal), wanted);
+      // a damaged file may defeat journalctl's seek too: it then starts earlier and skips (hand-over.ts)
+      const start = lastCursor === undefined ? undefined : await handOverAfter(journalctlCommand, lastCursor, journalctlArgs);
+      const skip = start !== undefined && 'skipThrough' in start ? new SkipThrough(start.skipThrough) : undefined;
+      if (start !== undefined && !('after' in start)) log.warn(`journalctl finds nothing after ${lastCursor} by cursor: it reads ${'since' in start ? `since ${start.since}` : 'from the head'} and the entries up to that one are skipped`);
+      let ordinal = read;
+      await forEachExportEntry(spawnJournalctl(start === undefined || 'head' in start ? undefined : start), decode, (entry) => {
+        if (skip !== undefined && !skip.passes(entry.__CURSOR)) return;
+        return onEntry(entry, ++ordinal);
+      }, wanted);
     }
   } finally {
     const journalctl = child as ChildProcess | undefined;

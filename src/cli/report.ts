@@ -1,6 +1,6 @@
 import { loadConfigFile } from '../config/load.js';
 import { Settings } from '../config/settings.js';
-import { renderReportHtml, renderReportText, reportDay } from '../state/report-render.js';
+import { dayOf, renderReportHtml, renderReportText } from '../state/report-render.js';
 import { ReportJournal } from '../state/report.js';
 import { refuseIrregularStateFiles } from '../state/state-files.js';
 import { killRunningCommands } from '../system/exec.js';
@@ -42,16 +42,17 @@ export async function main(argv: string[]): Promise<number> {
     if (values.preview) {
       // `peruse report --preview | head` closes the pipe early: that is not an error
       process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); else throw e; });
-      const records = journal.records();
-      const day = reportDay(records);
-      process.stdout.write(format === 'html' ? renderReportHtml(records, day) : renderReportText(records, day));
+      // streamed: a day of tens of thousands of records is grouped in bounded memory
+      const sections = journal.sections();
+      const day = dayOf(sections.firstTime);
+      process.stdout.write(format === 'html' ? renderReportHtml(sections, day) : renderReportText(sections, day));
       return 0;
     }
-    const records = journal.records();
-    if (records.length === 0) { process.stderr.write('peruse: the report is empty: nothing sent\n'); return 0; }
-    const day = reportDay(records);
+    const sections = journal.sections();
+    if (sections.records === 0) { process.stderr.write('peruse: the report is empty: nothing sent\n'); return 0; }
+    const day = dayOf(sections.firstTime);
     const mailer = createMailer(settings, log, { retryDelaysMs: [2_000, 10_000] });
-    await mailer.send({ subject: settings.email.subject, text: renderReportText(records, day), html: renderReportHtml(records, day) });
+    await mailer.send({ subject: settings.email.subject, text: renderReportText(sections, day), html: renderReportHtml(sections, day), encoding: 'base64' });
     await mailer.drain(30_000);
     // a sendmail still hanging after the drain must not keep this command alive
     killRunningCommands();
@@ -61,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     journal.rotate();
-    process.stderr.write(`peruse: report of ${records.length} entries sent to ${settings.email.to.join(', ')}\n`);
+    process.stderr.write(`peruse: report of ${sections.records} entries sent to ${settings.email.to.join(', ')}\n`);
     return 0;
   });
 }

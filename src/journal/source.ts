@@ -4,6 +4,7 @@ import type { JournalSettings } from '../config/settings.js';
 import type { Entry } from '../modules/api.js';
 import type { Logger } from '../system/log.js';
 import { ExportParser } from './export-parser.js';
+import { handOverAfter, SkipThrough } from './hand-over.js';
 import { nativeEligible, openNative, type NativeStart } from './native/open.js';
 import { CatchUp, type NativeJournal } from './native/reader.js';
 
@@ -94,6 +95,8 @@ export class JournalSource {
   /** The in-process read stops after the current entry (the journal selection changed). */
   private nativeAbort = false;
   private wakeNative: (() => void) | undefined;
+  /** journalctl starts before the last entry read in-process (hand-over from a damaged file): those are not handed out again. */
+  private skip: SkipThrough | undefined;
 
   constructor(private options: JournalSourceOptions) {
     this.position = options.start;
@@ -232,9 +235,21 @@ export class JournalSource {
       this.native = undefined;
       this.nativeAbort = false;
     }
-    if (catchUp.stopped !== undefined) this.options.log.warn(`reading the journal files in-process stopped (${catchUp.stopped}): journalctl goes on after the last processed entry`);
     if (count > 0) this.options.log.info(`${count} entries read in-process; journalctl follows from here`);
+    if (catchUp.stopped !== undefined) {
+      this.options.log.warn(`reading the journal files in-process stopped (${catchUp.stopped}): journalctl goes on after the last processed entry`);
+      if (!this.stopping && this.lastCursor !== undefined) await this.handOver(this.lastCursor);
+    }
     if (!this.stopping) this.spawnJournalctl();
+  }
+
+  /** After a damaged file: the start from which journalctl reaches past `cursor` (see hand-over.ts). */
+  private async handOver(cursor: string): Promise<void> {
+    const start = await handOverAfter(this.journalctl, cursor, (position) => journalctlArgs(this.options.journal, position).filter((a) => a !== '--follow'));
+    if ('after' in start) return;
+    this.options.log.warn(`journalctl finds nothing after ${cursor} by cursor: it reads ${'since' in start ? `since ${start.since}` : 'from the head'} and the entries up to that one are skipped`);
+    this.position = 'since' in start ? { since: start.since } : { head: true };
+    this.skip = new SkipThrough(start.skipThrough);
   }
 
   private wakeNativeReader(): void {
@@ -328,6 +343,11 @@ export class JournalSource {
     while (!this.held && !this.stopping) {
       const entry = this.parser.next();
       if (entry === undefined) break;
+      if (this.skip !== undefined) {
+        if (!this.skip.passes(entry.__CURSOR)) continue;
+        this.options.log.info(`journalctl reached past ${this.skip.cursor} after ${this.skip.skipped} entries read before`);
+        this.skip = undefined;
+      }
       const pending = this.options.onEntry(entry);
       if (pending !== undefined) {
         stdout?.pause();

@@ -153,8 +153,7 @@ export class BanStore {
       this.takeInExternalChanges(file);
       const now = this.options.nowMicros();
       for (const [key, ban] of this.bans) if (ban.until !== 0 && ban.until <= now) this.bans.delete(key);
-      const bans = [...this.bans.values()].map((b) => ({ set: b.set, ip: b.ip, until: b.until / 1e6, reason: b.reason, ...(b.origin === undefined ? {} : { origin: b.origin }) }));
-      writeFileAtomic(file, JSON.stringify({ version: FORMAT_VERSION, bans }) + '\n');
+      writeFileAtomic(file, storeText(this.bans.values()));
       this.lastWritten = fileIdentity(file);
       this.changed.clear();
       return true;
@@ -279,6 +278,17 @@ const ownFields: RecordFields = (raw) => ({
   reason: typeof raw.reason === 'string' ? raw.reason : '',
   origin: typeof raw.origin === 'string' ? raw.origin : undefined,
 });
+
+/** The store file's text, `{"version":1,"bans":[…]}`, piece by piece (written in chunks, see writeFileAtomic). */
+function* storeText(bans: Iterable<BanRecord>): Generator<string> {
+  yield `{"version":${FORMAT_VERSION},"bans":[`;
+  let first = true;
+  for (const b of bans) {
+    yield (first ? '' : ',') + JSON.stringify({ set: b.set, ip: b.ip, until: b.until / 1e6, reason: b.reason, ...(b.origin === undefined ? {} : { origin: b.origin }) });
+    first = false;
+  }
+  yield ']}\n';
+}
 
 /** Changes whenever the file is replaced (atomic writes rename a new inode in). */
 function fileIdentity(file: string): string | undefined {

@@ -1,7 +1,7 @@
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { Mailer } from '../system/mailer-api.js';
-import { renderReportHtml, renderReportText, reportDay } from './report-render.js';
+import { buildSections, dayOf, renderReportHtml, renderReportText, ReportBuilder, type ReportSections } from './report-render.js';
 
 export const REPORT_LEVELS = ['WARN', 'INFO', 'OTHER'] as const;
 export type ReportLevel = (typeof REPORT_LEVELS)[number];
@@ -86,11 +86,20 @@ export class ReportJournal {
     }
   }
 
-  /** Every record of the current report, in journal order. */
+  /** Every record of the current report, in journal order (tests; a report is sent from sections()). */
   records(): ReportRecord[] {
     if (!this.writeFiles) return this.memory.slice();
     this.flush();
     return readReportFile(this.file);
+  }
+
+  /** The current report grouped into its sections, the journal streamed in bounded memory. */
+  sections(): ReportSections {
+    if (!this.writeFiles) return buildSections(this.memory);
+    this.flush();
+    const builder = new ReportBuilder();
+    forEachReportRecord(this.file, (record) => builder.add(record));
+    return builder.finish();
   }
 
   /**
@@ -99,29 +108,50 @@ export class ReportJournal {
    * day before (journal lag around midnight) join it instead of making a report of their own.
    */
   rotate(sentAt?: number): void {
+    this.rotateFile(sentAt);
+  }
+
+  /** rotate(); true when a report file was there and became the "sent" file. */
+  private rotateFile(sentAt?: number): boolean {
     this.dayEnd = sentAt === undefined ? undefined : nextLocalMidnight(sentAt);
-    if (!this.writeFiles) { this.memory.length = 0; return; }
+    if (!this.writeFiles) { this.memory.length = 0; return false; }
     this.flush();
     try {
       renameSync(this.file, this.sentFile);
+      return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      return false;
     }
   }
 
   /**
-   * Renders the current report (text + HTML part), hands it to the mailer, and starts a new one.
-   * Returns the number of records sent (0: nothing to send, nothing sent).
+   * Starts a new report and emails the one it ends (text + HTML part), built from the rotated
+   * journal in bounded memory after the caller went on (an entry finding the report due is not held
+   * up by it). Returns the number of records sent (0: nothing to send, nothing sent).
    */
   async send(mailer: Mailer, subject: string, sentAt?: number): Promise<number> {
-    const records = this.records();
-    if (records.length === 0) { this.rotate(sentAt); return 0; }
-    const day = reportDay(records);
-    const sending = mailer.send({ subject, text: renderReportText(records, day), html: renderReportHtml(records, day) });
-    // the message is queued (or refused) synchronously: the journal may move on now
-    this.rotate(sentAt);
-    await sending;
-    return records.length;
+    let sections: ReportSections;
+    if (!this.writeFiles) {
+      sections = buildSections(this.memory);
+      this.rotateFile(sentAt);
+    } else {
+      if (!this.rotateFile(sentAt)) return 0;
+      // opened now: a later rotation replacing the "sent" file cannot change what is read
+      const fd = openSync(this.sentFile, 'r');
+      try {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const builder = new ReportBuilder();
+        forEachReportRecord(fd, (record) => builder.add(record));
+        sections = builder.finish();
+      } finally {
+        closeSync(fd);
+      }
+    }
+    if (sections.records === 0) return 0;
+    const day = dayOf(sections.firstTime);
+    await mailer.send({ subject, text: renderReportText(sections, day), html: renderReportHtml(sections, day), encoding: 'base64' });
+    return sections.records;
   }
 
   /** Daemon: sends the report at every local midnight (idempotent: one timer however many steps ask). */
@@ -154,21 +184,64 @@ export class ReportJournal {
   }
 }
 
-/** Reads a report journal; a torn last line (crash mid-write) is skipped. */
+/** Reads a whole report journal (small ones: tests); a torn line (crash mid-write) is skipped. */
 export function readReportFile(file: string): ReportRecord[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
   const out: ReportRecord[] = [];
-  for (const line of text.split('\n')) {
-    const record = parseRecord(line);
-    if (record) out.push(record);
-  }
+  forEachReportRecord(file, (record) => out.push(record));
   return out;
+}
+
+const READ_CHUNK = 1 << 20;
+
+/**
+ * Calls `each` with every record of a report journal (a path, or an open descriptor read from its
+ * start) in journal order, reading it in 1 MiB chunks: memory stays bounded however long the day.
+ * A missing file has no record; a torn line (crash mid-write) is skipped.
+ */
+export function forEachReportRecord(file: string | number, each: (record: ReportRecord) => void): void {
+  let fd: number;
+  if (typeof file === 'number') fd = file;
+  else {
+    try {
+      fd = openSync(file, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+  }
+  try {
+    let buffer = Buffer.alloc(READ_CHUNK);
+    let kept = 0; // bytes of an unfinished line at the start of the buffer
+    let position = 0;
+    for (;;) {
+      if (kept === buffer.length) {
+        // one line longer than the buffer: grow it for that line
+        const bigger = Buffer.alloc(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, kept);
+        buffer = bigger;
+      }
+      const read = readSync(fd, buffer, kept, buffer.length - kept, position);
+      position += read;
+      const end = kept + read;
+      let start = 0;
+      for (let newline = buffer.indexOf(10, start); newline >= 0 && newline < end; newline = buffer.indexOf(10, start)) {
+        const record = parseRecord(buffer.toString('utf8', start, newline));
+        if (record) each(record);
+        start = newline + 1;
+      }
+      if (read === 0) {
+        if (start < end) {
+          const record = parseRecord(buffer.toString('utf8', start, end));
+          if (record) each(record);
+        }
+        return;
+      }
+      buffer.copy(buffer, 0, start, end);
+      kept = end - start;
+    }
+  } finally {
+    if (typeof file !== 'number') closeSync(fd);
+  }
 }
 
 function parseRecord(line: string): ReportRecord | undefined {

@@ -53,7 +53,7 @@ export function createMailer(settings: Settings, log: Logger, options: MailerOpt
       connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000,
     }) : undefined,
   }));
-  const mime = (m: MailMessage) => ({ from: email.from, to: email.to, subject: m.subject, text: m.text, html: m.html, textEncoding: 'quoted-printable' as const });
+  const mime = (m: MailMessage) => ({ from: email.from, to: email.to, subject: m.subject, text: m.text, html: m.html, textEncoding: m.encoding ?? 'quoted-printable' });
 
   const deliver = async (message: MailMessage): Promise<void> => {
     const { composer, smtp } = await load();

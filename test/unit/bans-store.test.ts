@@ -29,6 +29,17 @@ describe('ban store', () => {
     expect(readBans(dir)).toHaveLength(5000);
   });
 
+  it('a store of 20 000 bans, written in pieces, is the same JSON document as written whole, in the same order', () => {
+    const dir = tmp();
+    const s = store(dir);
+    const bans = Array.from({ length: 20_000 }, (_, i) => ({ set: i % 2 ? 'ip6 Inet6 ssh_ban' : 'ip Inet4 ssh_ban', ip: i % 2 ? `2001:db8::${i.toString(16)}` : `10.1.${i >> 8}.${i & 255}`, until: i % 7 ? NOW + i * 1e6 : 0, reason: `SSH[${i % 5}] "é"` }));
+    for (const ban of bans) s.put(ban);
+    s.flush();
+    const text = readFileSync(path.join(dir, 'bans-nft.json'), 'utf8');
+    expect(text.length).toBeGreaterThan(256 << 10);
+    expect(text).toBe(JSON.stringify({ version: 1, bans: bans.map((b) => ({ ...b, until: b.until / 1e6 })) }) + '\n');
+  });
+
   it('writes at once on flush, until in unix seconds (0 = permanent)', () => {
     const dir = tmp();
     const s = store(dir);

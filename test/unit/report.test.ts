@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, appendFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { buildSections, detailLines, formatReportTime, renderReportHtml, renderReportText } from '../../src/state/report-render.js';
+import { buildSections, detailLines, formatReportTime, OTHER_LINES_MAX, renderReportHtml, renderReportText, ROW_TIMES_MAX, TABLE_ROWS_MAX } from '../../src/state/report-render.js';
 import { ReportJournal, scheduleDailyReport, type ReportRecord } from '../../src/state/report.js';
 import { memoryMailer } from '../../src/system/mailer-api.js';
 import { State } from '../../src/state/state.js';
@@ -55,6 +55,40 @@ describe('report rendering', () => {
     expect(renderReportHtml(records, '2026-01-01')).toContain('… and 3 more entries');
   });
 
+  it('a table of more distinct messages than its bound lists the first ones in sort order with exact counts, and says how many were folded', () => {
+    // 3 × the bound, in reverse order of the rows kept, each message twice, plus one repeated row
+    const n = 3 * TABLE_ROWS_MAX;
+    const records: ReportRecord[] = [];
+    for (let i = n - 1; i >= 0; i--) records.push(rec('WARN', at(1, 8) + i, `Banned 10.${String(i).padStart(6, '0')}`), rec('WARN', at(1, 9) + i, `Banned 10.${String(i).padStart(6, '0')}`));
+    for (let i = 0; i < 5; i++) records.push(rec('WARN', at(1, 10) + i, 'Banned 10.000000'));
+    const s = buildSections(records);
+    expect(s.WARN).toHaveLength(TABLE_ROWS_MAX);
+    expect(s.WARN[0]).toMatchObject({ message: 'Banned 10.000000', count: 7 });
+    expect(s.WARN.slice(1).every((row) => row.count === 2)).toBe(true);
+    expect(s.WARN[TABLE_ROWS_MAX - 1]!.message).toBe(`Banned 10.${String(TABLE_ROWS_MAX - 1).padStart(6, '0')}`);
+    expect(s.totals.WARN).toEqual({ lines: n, events: 2 * n + 5, foldedLines: n - TABLE_ROWS_MAX, foldedEvents: 2 * (n - TABLE_ROWS_MAX) });
+    const text = renderReportText(s, '2026-01-01');
+    expect(text).toContain(`WARN: 6 000 messages (12 005 events)`);
+    expect(text).toContain('… and 4 000 more messages, 8 000 events (6 000 messages, 12 005 events in all)');
+    expect(renderReportHtml(s, '2026-01-01')).toContain('… and 4 000 more messages, 8 000 events (6 000 messages, 12 005 events in all)');
+  });
+
+  it('a message reported with every time lists the earliest ones up to a bound and counts the rest', () => {
+    const times = Array.from({ length: ROW_TIMES_MAX + 30 }, (_, i) => at(1, 23) - i * 1_000_000);
+    const lines = detailLines('ALL', times);
+    expect(lines).toHaveLength(ROW_TIMES_MAX + 1);
+    expect(lines[0]).toBe(formatReportTime(times[times.length - 1]!));
+    expect(lines[ROW_TIMES_MAX]).toBe('… and 30 more times');
+  });
+
+  it('OTHER entries arriving out of order past the bound still list the earliest ones', () => {
+    const count = 3 * OTHER_LINES_MAX;
+    const records = Array.from({ length: count }, (_, i) => rec('OTHER', at(1, 8) + ((i * 7919) % count) * 1_000_000, `line ${(i * 7919) % count}`));
+    const s = buildSections(records);
+    expect(s.OTHER.map((l) => l.message)).toEqual(Array.from({ length: OTHER_LINES_MAX }, (_, i) => `line ${i}`));
+    expect(renderReportText(s, '2026-01-01')).toContain('… and 10 000 more entries (15 000 in all)');
+  });
+
   it('the HTML part has the counts per section, a 24-hour bar chart, and escaped messages', () => {
     const html = renderReportHtml([
       rec('WARN', at(1, 3), 'Banned <script>'), rec('INFO', at(1, 3), 'x'), rec('INFO', at(1, 3), 'x'), rec('OTHER', at(1, 22), 'o'),
@@ -97,6 +131,23 @@ describe('report journal', () => {
     expect(existsSync(journal.sentFile)).toBe(true);
   });
 
+  it('a report journal is streamed: records spanning read chunks, a torn line and a line longer than a chunk are read as written', () => {
+    const dir = tmp();
+    const journal = new ReportJournal(dir, true);
+    const long = 'x'.repeat(3 << 20);
+    for (let i = 0; i < 30_000; i++) journal.append(rec('INFO', at(1, 8) + i, `line ${i}`));
+    journal.append(rec('OTHER', at(1, 9), long));
+    journal.flush();
+    appendFileSync(journal.file, '{"level":"INFO","ti\n'); // a crash mid-write, then appends go on
+    journal.append(rec('WARN', at(1, 10), 'after the torn line'));
+    journal.flush();
+    const s = journal.sections();
+    expect(s.records).toBe(30_002);
+    expect(s.totals.INFO.lines).toBe(30_000);
+    expect(s.OTHER[0]!.message).toBe(long);
+    expect(s.WARN.map((r) => r.message)).toEqual(['after the torn line']);
+  });
+
   it('without file writing (dry-run) nothing touches the storage', () => {
     const dir = tmp();
     const journal = new ReportJournal(dir, false);
@@ -117,8 +168,8 @@ describe('action_dailyReport', () => {
     action.act({ user: 'bob', __REALTIME_TIMESTAMP: at(1, 23, 59, 30) });
     expect(mailer.sent).toHaveLength(0);
     action.act({ user: 'carol', __REALTIME_TIMESTAMP: at(2, 0, 0, 1) });
-    await Promise.resolve();
-    expect(mailer.sent).toHaveLength(1);
+    // the report is read after the entry went on
+    await vi.waitFor(() => expect(mailer.sent).toHaveLength(1));
     expect(mailer.sent[0]!.text).toContain('login alice');
     expect(mailer.sent[0]!.text).not.toContain('login carol');
     expect(ctx.state.report.records().map((r) => r.message)).toEqual(['login carol']);
