@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   schema: { summary: 'print the JSON Schema of the config, for editors', load: load('schema') },
   bans: { summary: 'list, unban, restore firewall bans', load: load('bans') },
   report: { summary: 'preview or send the daily report', load: load('report') },
+  import: { summary: 'import fail2ban\'s jails as a peruse config (peruse import fail2ban)', load: load('import-fail2ban') },
   natfw: { summary: 'traceable NAT: generate port blocks, trace a public port to a VPN client', load: load('natfw') },
 };
 

@@ -18,6 +18,7 @@ export { parseIp, parseNetwork, cachedParseIp, networkContains } from '../net/ip
 export { compareSameType } from '../text/compare.js';
 export { warnIfNumericFieldString } from '../journal/numeric-check.js';
 export { userExists } from '../system/users.js';
+export { sessionKeyOf } from '../state/sessions.js';
 // natfw is a pure library; action_natfwTrace is its log-chain face
 export { ArchiveStore, DEFAULT_ARCHIVE_DIR } from '../natfw/archive.js';
 export { PROTOCOLS, type Protocol } from '../natfw/legacy.js';
