@@ -15,6 +15,8 @@ export interface JailReport {
   jail: string;
   status: 'converted' | 'converted with warnings' | 'not converted';
   filter?: string;
+  /** The filter's mode in this jail (`filter = sshd[mode=…]`, else the filter's own). */
+  mode?: string;
   notes: string[];
   /** The step every failure of this jail reaches (what `peruse test --show-matches` names). */
   failureStep?: string;
@@ -41,10 +43,13 @@ export function convertJail(jail: Jail, options: ConvertOptions, chains: Chains)
   try {
     const ref = parseFilterReference(filterText);
     report.filter = ref.name;
+    // fail2ban reads a systemd-backend jail's lines in the journal's shape
+    if ((jail.get('backend') ?? '').trim().startsWith('systemd') && ref.params.logtype === undefined) ref.params.logtype = 'journal';
     filter = loadFilter(options.dir, ref.name, ref.params);
   } catch (e) {
     return fail(`filter "${filterText}": ${(e as Error).message}`);
   }
+  report.mode = filter.mode;
   if (filter.failregex.length === 0) return fail(`filter ${filter.name} has no failregex`);
   if (filter.maxlines > 1) notes.push(`maxlines = ${filter.maxlines}: lines are matched one at a time (multi-line buffers are not converted)`);
 
@@ -84,79 +89,127 @@ export function convertJail(jail: Jail, options: ConvertOptions, chains: Chains)
   const field = prefix && filter.prefregex!.includes('<F-CONTENT>') ? 'content' : 'MESSAGE';
   const prefixHasHost = prefix?.hasHost === true;
 
-  type Kind = 'failure' | 'remember' | 'from session' | 'forget';
-  const groups: { kind: Kind; re: string[] }[] = [];
+  // fail2ban tries the failregexes in order, the first match wins; consecutive ones of the same
+  // shape (with a host, or without one and taking it from the session) share a step
+  type Shape = 'host' | 'no host';
+  const groups: { shape: Shape; re: string[] }[] = [];
+  const seen = { noFail: false, forget: false, gained: false };
   filter.failregex.forEach((regex, i) => {
     let t: TranslatedRegex;
     try { t = translateFailregex(regex); } catch (e) { notes.push(`failregex ${i + 1} left out: ${(e as Error).message}`); return; }
     if (t.unknownTags.length > 0) { notes.push(`failregex ${i + 1} left out: unknown tag ${t.unknownTags.join(', ')}`); return; }
-    const sources = t.sources.filter((s, j) => usable(s, `failregex ${i + 1}${t.sources.length > 1 ? ` (variant ${j + 1})` : ''}`));
+    const shape: Shape = t.hasHost || prefixHasHost ? 'host' : 'no host';
+    if (shape === 'no host' && !sessions) {
+      if (!t.noFail && !t.gained) notes.push(`failregex ${i + 1} left out: no host and no session to take one from`);
+      return;
+    }
+    const sources = t.sources.filter((src, j) => usable(src, `failregex ${i + 1}${t.sources.length > 1 ? ` (variant ${j + 1})` : ''}`));
     if (sources.length === 0) return;
-    const hasHost = t.hasHost || prefixHasHost;
-    let kind: Kind;
-    if (t.gained) kind = 'forget';
-    else if (t.noFail) kind = hasHost && sessions ? 'remember' : 'forget';
-    else if (hasHost) kind = 'failure';
-    else if (sessions) kind = 'from session';
-    else { notes.push(`failregex ${i + 1} left out: no host and no session to take one from`); return; }
+    seen.noFail ||= t.noFail;
+    seen.forget ||= t.forget;
+    seen.gained ||= t.gained;
     const last = groups[groups.length - 1];
-    if (last && last.kind === kind) last.re.push(...sources);
-    else groups.push({ kind, re: sources });
+    if (last && last.shape === shape) last.re.push(...sources);
+    else groups.push({ shape, re: sources });
   });
-  if (!groups.some((g) => g.kind === 'failure' || g.kind === 'from session')) return fail('no failregex could be converted');
+  if (groups.length === 0) return fail('no failregex could be converted');
 
   const ignoreRe: string[] = [];
   filter.ignoreregex.forEach((regex, i) => {
     const t = translateFailregex(regex);
-    ignoreRe.push(...t.sources.filter((s) => usable(s, `ignoreregex ${i + 1}`)));
+    ignoreRe.push(...t.sources.filter((src) => usable(src, `ignoreregex ${i + 1}`)));
   });
 
   // the jail's top chain: journalmatch, prefregex, ignoreregex, then the failregex groups in order
   const top: Step[] = [];
   chains[name] = top;
-  if (backend.startsWith('systemd') && filter.journalmatch.length > 0) {
-    addJournalMatch(filter.journalmatch, name, top, chains, c);
-  }
-  const lines = chains[name] === top && top.length === 0 ? top : (chains[c('lines')] = []);
+  if (backend.startsWith('systemd') && filter.journalmatch.length > 0) addJournalMatch(filter.journalmatch, top, chains, c);
+  const lines = top.length === 0 ? top : (chains[c('lines')] = []);
   if (prefix) lines.push({ filter: 'filter_pcre', args: { field: 'MESSAGE', re: prefix.sources[0] } });
-  const firstGroup = c('failregex 1');
+  const groupChain = (i: number) => c(`failregex ${i + 1}`);
   if (ignoreRe.length > 0) {
-    lines.push({ filter: 'filter_pcreAny', args: { field, re: ignoreRe }, then: c('ignored'), else: firstGroup });
+    lines.push({ filter: 'filter_pcreAny', args: { field, re: ignoreRe }, then: c('ignored'), else: groupChain(0) });
     chains[c('ignored')] = [{ action: 'action_noop' }];
-  } else {
-    lines.push({ action: 'action_noop', then: firstGroup });
-    lines.splice(lines.length - 1, 1);
   }
-  const target = (kind: Kind) => c(kind === 'failure' ? 'failure' : kind === 'remember' ? 'session start' : kind === 'forget' ? 'session end' : 'failure from session');
+  const matched = (shape: Shape) => c(shape === 'host' ? 'matched' : 'matched without host');
   groups.forEach((g, i) => {
-    const step: Step = { filter: 'filter_pcreAny', args: { field, re: g.re }, then: target(g.kind) };
-    if (i + 1 < groups.length) step.else = c(`failregex ${i + 2}`);
+    const step: Step = { filter: 'filter_pcreAny', args: { field, re: g.re }, then: matched(g.shape) };
+    if (i + 1 < groups.length) step.else = groupChain(i + 1);
     if (i === 0 && ignoreRe.length === 0) lines.push(step);
-    else chains[c(`failregex ${i + 1}`)] = [step];
+    else chains[groupChain(i)] = [step];
   });
-  // the first group sits in the lines chain when there is no ignoreregex
-  if (ignoreRe.length === 0 && groups.length > 0) delete chains[firstGroup];
-  else if (ignoreRe.length > 0) { /* failregex 1 is its own chain, jumped to from ignoreregex's else */ }
 
-  const sessionKey = SESSION_FIELDS;
+  // what a match is: <F-MLFGAINED> ends the session (a login), <F-NOFAIL> is no failure (its host
+  // is remembered for the session, or the session ends with <F-MLFFORGET>), else a failure
   const session = `fail2ban ${name}`;
-  const kinds = new Set(groups.map((g) => g.kind));
-  if (kinds.has('remember')) {
-    chains[target('remember')] = [{ action: 'action_sessionRemember', args: { session, key: sessionKey, fields: [HOST_FIELD], keepSeconds: SESSION_SECONDS } }];
-  }
-  if (kinds.has('forget')) {
-    chains[target('forget')] = [sessions ? { action: 'action_sessionForget', args: { session, key: sessionKey } } : { action: 'action_noop' }];
-  }
-  if (kinds.has('from session')) {
-    chains[target('from session')] = [
-      { action: 'action_sessionRecall', args: { session, key: sessionKey, fields: [HOST_FIELD] } },
-      { filter: 'filter_pcre', args: { field: HOST_FIELD, re: '.' }, then: c('count'), else: c('no host') },
+  const key = SESSION_FIELDS;
+  const noop = (suffix: string) => { chains[c(suffix)] ??= [{ action: 'action_noop' }]; return c(suffix); };
+  // a failure seen before its host (a line without one) waits in the session as `pending`; the
+  // session's next line that gives the host, or its end, makes it count
+  const PENDING = 'pending';
+  const pendingCounts = () => {
+    chains[c('pending failure')] ??= [
+      { action: 'action_sessionRemember', args: { session, key, values: { [PENDING]: '' }, keepSeconds: SESSION_SECONDS } },
+      { action: 'action_noop', then: c('count') },
     ];
-    chains[c('no host')] = [{ action: 'action_noop' }];
+    return c('pending failure');
+  };
+  const sessionEnd = () => {
+    if (!sessions) return noop('not a failure');
+    chains[c('session end')] ??= [
+      { action: 'action_sessionRecall', args: { session, key, fields: [PENDING], forget: true } },
+      { filter: 'filter_pcre', args: { field: PENDING, re: '.' }, then: c('count'), else: noop('not a failure') },
+    ];
+    return c('session end');
+  };
+  const sessionGained = () => {
+    if (!sessions) return noop('not a failure');
+    chains[c('session gained')] ??= [{ action: 'action_sessionForget', args: { session, key } }];
+    return c('session gained');
+  };
+  const sessionStart = () => {
+    if (!sessions) return noop('not a failure');
+    chains[c('session start')] ??= [
+      { action: 'action_sessionRemember', args: { session, key, fields: [HOST_FIELD], keepSeconds: SESSION_SECONDS } },
+      { action: 'action_sessionRecall', args: { session, key, fields: [PENDING] } },
+      { filter: 'filter_pcre', args: { field: PENDING, re: '.' }, then: pendingCounts(), else: noop('not a failure') },
+    ];
+    return c('session start');
+  };
+  const decide = (chain: string, conditions: [string, () => string][], fallback: () => string): string => {
+    if (conditions.length === 0) return fallback();
+    conditions.forEach(([fieldName, target], k) => {
+      const here = k === 0 ? chain : `${chain} ${k + 1}`;
+      const next = k + 1 < conditions.length ? `${chain} ${k + 2}` : fallback();
+      chains[here] = [{ filter: 'filter_pcre', args: { field: fieldName, re: '.' }, then: target(), else: next }];
+    });
+    return chain;
+  };
+  const noFailure = (chain: string, started: () => string) =>
+    () => (seen.forget ? decide(chain, [['mlfforget', sessionEnd]], started) : started());
+  const shapes = new Set(groups.map((g) => g.shape));
+  const flags = (chain: string, started: () => string): [string, () => string][] => [
+    ...(seen.gained ? [['mlfgained', sessionGained] as [string, () => string]] : []),
+    ...(seen.noFail ? [['nofail', noFailure(`${chain}, no failure`, started)] as [string, () => string]] : []),
+  ];
+  if (shapes.has('host')) {
+    const chain = matched('host');
+    const taken = decide(chain, flags(chain, sessionStart), () => c('failure'));
+    if (taken !== chain) renameChain(chains, chain, taken);
+  }
+  if (shapes.has('no host')) {
+    const chain = matched('no host');
+    const taken = decide(chain, flags(chain, () => noop('not a failure')), () => c('failure from session'));
+    if (taken !== chain) renameChain(chains, chain, taken);
+    chains[c('failure from session')] = [
+      { action: 'action_sessionRecall', args: { session, key, fields: [HOST_FIELD] } },
+      { filter: 'filter_pcre', args: { field: HOST_FIELD, re: '.' }, then: c('count'), else: c('no host yet') },
+    ];
+    chains[c('no host yet')] = [{ action: 'action_sessionRemember', args: { session, key, values: { [PENDING]: 'yes' }, keepSeconds: SESSION_SECONDS } }];
   }
   const failure: Step[] = [];
-  chains[target('failure')] = failure;
-  if (sessions) failure.push({ action: 'action_sessionRemember', args: { session, key: sessionKey, fields: [HOST_FIELD], keepSeconds: SESSION_SECONDS } });
+  chains[c('failure')] = failure;
+  if (sessions) failure.push({ action: 'action_sessionRemember', args: { session, key, fields: [HOST_FIELD], keepSeconds: SESSION_SECONDS } });
 
   // ignoreip: never counted, never banned
   const ignore = (jail.get('ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
@@ -164,22 +217,17 @@ export function convertJail(jail: Jail, options: ConvertOptions, chains: Chains)
   const skipped = ignore.filter((n) => !nets.includes(n));
   if (skipped.length > 0) notes.push(`ignoreip ${skipped.join(' ')}: only addresses and networks are kept (names are not resolved)`);
   const count: Step[] = [];
+  chains[c('count')] = count;
   if (nets.length > 0) {
-    failure.push({ filter: 'filter_inNetworks', args: { field: HOST_FIELD, nets }, then: c('ignored address'), else: c('count') });
-    chains[c('ignored address')] = [{ action: 'action_noop' }];
-    chains[c('count')] = count;
-  } else if (kinds.has('from session')) {
-    failure.push({ action: 'action_noop', then: c('count') });
-    failure.pop();
-    chains[c('count')] = count;
-    if (failure.length === 0) failure.push({ action: 'action_noop' });
+    failure.push({ filter: 'filter_inNetworks', args: { field: HOST_FIELD, nets }, then: noop('ignored address'), else: c('count') });
+  } else if (failure.length > 0) {
     failure[failure.length - 1]!.then = c('count');
   } else {
-    chains[c('count')] = count;
-    if (failure.length === 0) { delete chains[c('count')]; chains[target('failure')] = count; }
-    else failure[failure.length - 1]!.then = c('count');
+    // nothing to do before counting: matches jump straight to the count
+    delete chains[c('failure')];
+    renameTargets(chains, c('failure'), c('count'));
   }
-  report.failureStep = chains[c('count')] === count ? `${c('count')}[0]` : `${target('failure')}[${failure.length}]`;
+  report.failureStep = `${c('count')}[0]`;
 
   const counter = `fail2ban ${name}`;
   count.push(
@@ -210,13 +258,29 @@ export function convertJail(jail: Jail, options: ConvertOptions, chains: Chains)
   return report;
 }
 
+/** Jumps to `from` go to `to` instead. */
+function renameTargets(chains: Chains, from: string, to: string): void {
+  for (const steps of Object.values(chains)) {
+    for (const step of steps) {
+      if (step.then === from) step.then = to;
+      if (step.else === from) step.else = to;
+    }
+  }
+}
+
+/** When a decision chain has no condition, matches go straight to its fallback. */
+function renameChain(chains: Chains, from: string, to: string): void {
+  delete chains[from];
+  renameTargets(chains, from, to);
+}
+
 function parseDurationOr(text: string | undefined, fallback: number): number {
   if (text === undefined || text.trim() === '') return fallback;
   try { return parseDuration(text) ?? fallback; } catch { return fallback; }
 }
 
 /** journalmatch alternatives (OR), each a list of FIELD=value (AND). */
-function addJournalMatch(alternatives: string[][], name: string, top: Step[], chains: Chains, c: (s: string) => string): void {
+function addJournalMatch(alternatives: string[][], top: Step[], chains: Chains, c: (s: string) => string): void {
   alternatives.forEach((terms, i) => {
     const steps: Step[] = i === 0 ? top : (chains[c(`journalmatch ${i + 1}`)] = []);
     terms.forEach((term, j) => {
@@ -230,7 +294,6 @@ function addJournalMatch(alternatives: string[][], name: string, top: Step[], ch
       steps.push(step);
     });
   });
-  void name;
 }
 
 /** The jail's actions as ban and mail steps. */

@@ -13,6 +13,8 @@ export interface FilterDefinition {
   /** journalmatch alternatives (`+` separates them), each a list of FIELD=value. */
   journalmatch: string[][];
   maxlines: number;
+  /** `mode` in effect (jail parameter, [Init], else [Definition]). */
+  mode?: string;
   /** The parameters in effect, [Init] and the jail's (mode …). */
   params: Record<string, string>;
 }
@@ -47,7 +49,8 @@ export function loadFilter(dir: string, name: string, jailParams: Record<string,
     if (key.includes('/')) {
       const [section, option] = key.split('/', 2) as [string, string];
       const s = ini.section(section);
-      if (section === 'known') return own?.get(key) ?? definition.get(key) ?? defaults.get(key);
+      // the value this layer replaces: an earlier file's, else the same name in [DEFAULT]
+      if (section === 'known') return own?.get(key) ?? definition.get(key) ?? defaults.get(key) ?? defaults.get(option);
       return s?.get(option) ?? defaults.get(option);
     }
     return params[key] ?? own?.get(key) ?? definition.get(key) ?? init.get(key) ?? defaults.get(key);
@@ -76,6 +79,7 @@ export function loadFilter(dir: string, name: string, jailParams: Record<string,
     ignoreregex: lines('ignoreregex'),
     journalmatch: journal.trim() === '' ? [] : journal.split(/\s+\+\s+/).map((alt) => alt.trim().split(/\s+/).filter(Boolean)),
     maxlines: Number(option('maxlines') ?? '1') || 1,
+    mode: option('mode')?.trim(),
     params,
   };
 }

@@ -32,7 +32,7 @@ export function readJails(dir: string): { jails: Jail[]; files: string[] } {
       if (key === '__name__') return name;
       if (key.includes('/')) {
         const [where, option] = key.split('/', 2) as [string, string];
-        if (where === 'known') return section.get(key) ?? defaults.get(key) ?? '';
+        if (where === 'known') return section.get(key) ?? defaults.get(key) ?? (section.has(option) ? defaults.get(option) : undefined) ?? '';
         return ini.section(where)?.get(option);
       }
       return section.get(key) ?? defaults.get(key);

@@ -51,10 +51,24 @@ export function translateFailregex(regex: string): TranslatedRegex {
     if (tag !== 'CIDR') hasHost = true;
     return replacement;
   });
-  // a host tag used twice in one regex (alternatives) would name the group twice: later ones do not capture
+  // host tags in alternatives (`IPv6:<IP6>|<IP4>`) would name the group twice: one version per tag
+  // that captures it with the others impossible, then one where the first captures and the rest only match
+  const hostGroup = `(?P<${HOST_FIELD}>`;
+  const count = source.split(hostGroup).length - 1;
+  const versions: string[] = [];
+  if (count > 1) {
+    for (let keep = 0; keep < count; keep++) {
+      let text = source;
+      for (let j = count - 1; j >= 0; j--) {
+        if (j === keep) continue;
+        text = replaceNthGroup(text, hostGroup, j, NEVER);
+      }
+      versions.push(text);
+    }
+  }
   let seen = 0;
-  source = source.replace(new RegExp(`\\(\\?P<${HOST_FIELD}>`, 'g'), (m) => (seen++ === 0 ? m : '(?:'));
-  return { sources: expandConditionals(dedupeGroups(source)), hasHost, noFail, forget, gained, unknownTags };
+  versions.push(source.split(hostGroup).map((part, i) => (i === 0 ? part : (seen++ === 0 ? hostGroup : '(?:') + part)).join(''));
+  return { sources: versions.flatMap((v) => expandConditionals(dedupeGroups(v))), hasHost, noFail, forget, gained, unknownTags };
 }
 
 /** A group name given twice (nested F- tags in alternatives) keeps its first capture only. */
@@ -133,6 +147,15 @@ function replaceConditional(text: string, name: string, present: boolean): strin
     out = `${out.slice(0, at)}(?:${present ? yes : no})${out.slice(end + 1)}`;
   }
   return out;
+}
+
+/** Replaces the n-th group opened by `opener` (with its body) by `replacement`. */
+function replaceNthGroup(text: string, opener: string, n: number, replacement: string): string {
+  let at = -1;
+  for (let i = 0; i <= n; i++) at = text.indexOf(opener, at + 1);
+  if (at < 0) return text;
+  const end = closingParen(text, at);
+  return `${text.slice(0, at)}(?:${replacement})${text.slice(end + 1)}`;
 }
 
 function makeGroupImpossible(text: string, name: string): string {
