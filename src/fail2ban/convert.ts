@@ -112,7 +112,7 @@ export function convertJail(jail: Jail, options: ConvertOptions, chains: Chains)
     if (last && last.shape === shape) last.re.push(...sources);
     else groups.push({ shape, re: sources });
   });
-  if (groups.length === 0) return fail('no failregex could be converted');
+  if (groups.length === 0) return fail(`no failregex could be converted${notes.length > 0 ? ` (${notes[notes.length - 1]})` : ''}`);
 
   const ignoreRe: string[] = [];
   filter.ignoreregex.forEach((regex, i) => {
