@@ -97,7 +97,6 @@ export function convertJail(jail: Jail, options: ConvertOptions, chains: Chains)
   filter.failregex.forEach((regex, i) => {
     let t: TranslatedRegex;
     try { t = translateFailregex(regex); } catch (e) { notes.push(`failregex ${i + 1} left out: ${(e as Error).message}`); return; }
-    if (t.unknownTags.length > 0) { notes.push(`failregex ${i + 1} left out: unknown tag ${t.unknownTags.join(', ')}`); return; }
     const shape: Shape = t.hasHost || prefixHasHost ? 'host' : 'no host';
     if (shape === 'no host' && !sessions) {
       if (!t.noFail && !t.gained) notes.push(`failregex ${i + 1} left out: no host and no session to take one from`);

@@ -23,7 +23,7 @@ export interface TranslatedRegex {
   forget: boolean;
   /** `<F-MLFGAINED>`: the session logged in (a success). */
   gained: boolean;
-  /** Tags left that nobody defines. */
+  /** Tags no one defines, kept as literal text as fail2ban does. */
   unknownTags: string[];
 }
 
@@ -47,6 +47,7 @@ export function translateFailregex(regex: string): TranslatedRegex {
     close ? ')' : `(?P<${name.toLowerCase()}>`);
   source = source.replace(/<([A-Z][A-Z0-9_]*)>/g, (whole, tag: string) => {
     const replacement = HOST_TAGS[tag];
+    // fail2ban leaves a tag it does not know as it is: literal text of the log (haproxy's `<NOSRV>`)
     if (replacement === undefined) { unknownTags.push(whole); return whole; }
     if (tag !== 'CIDR') hasHost = true;
     return replacement;
