@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [--entries N] [--only core,dnat,state,journal,restore,attack,memory,startup]: throughput, scale, restore, memory and startup,
+// npm run bench [-- --json] [--entries N] [--only core,dnat,state,journal,restore,attack,memory,startup,fail2ban]: throughput, scale, restore, memory and startup,
 // all measured in the same run on this machine. Corpora are generated once into .bench/.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { createLogger } from '../src/system/log.js';
 import { DnatTable } from '../src/state/dnat.js';
 import { CounterStore } from '../src/state/counters.js';
 import type { State } from '../src/state/state.js';
+import { fail2banBench } from './fail2ban.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = path.join(root, '.bench');
@@ -332,6 +333,10 @@ async function main(): Promise<void> {
     const runs = Array.from({ length: 5 }, () => seconds(['node', peruse, 'check', fixture]));
     const typical = Number(median(runs).toFixed(3));
     row({ name: 'startup.check', value: typical, unit: 's', target: '< 0.5', ok: typical < 0.5, note: `median of 5, ${all(runs.map((r) => Number(r.toFixed(3))))}` });
+  }
+
+  if (want('fail2ban')) {
+    fail2banBench(work, peruse, row);
   }
 
   if (values.json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
