@@ -156,7 +156,7 @@ export function convertJail(jail: Jail, options: ConvertOptions, chains: Chains)
   const sessionEnd = () => {
     if (!sessions) return noop('not a failure');
     chains[c('session end')] ??= [
-      { action: 'action_sessionRecall', args: { session, key, fields: [PENDING], forget: true } },
+      { action: 'action_sessionRecall', args: { session, key, fields: [PENDING, HOST_FIELD], forget: true } },
       { filter: 'filter_pcre', args: { field: PENDING, re: '.' }, then: c('count'), else: noop('not a failure') },
     ];
     return c('session end');
