@@ -37,6 +37,21 @@ const SHAPES: DateShape[] = [
   // 13-Jan-2014 12:34:56[.123]
   { re: /(\d\d)-([A-Z][a-z]{2})-(\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?/,
     time: (m) => month(m[2]!) < 0 ? undefined : Date.UTC(+m[3]!, month(m[2]!), +m[1]!, +m[4]!, +m[5]!, +m[6]!, ms(m[7])) },
+  // Oct 27 2015 09:24:46 (macOS)
+  { re: /([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{4}) (\d\d):(\d\d):(\d\d)/,
+    time: (m) => month(m[1]!) < 0 ? undefined : Date.UTC(+m[3]!, month(m[1]!), +m[2]!, +m[4]!, +m[5]!, +m[6]!) },
+  // Apr-07-13 07:08:36 (ASSP)
+  { re: /([A-Z][a-z]{2})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)/,
+    time: (m) => month(m[1]!) < 0 ? undefined : Date.UTC(2000 + +m[3]!, month(m[1]!), +m[2]!, +m[4]!, +m[5]!, +m[6]!) },
+  // 11-06-2013 02:09:40 (day first)
+  { re: /(\d\d)-(\d\d)-(\d{4}) (\d\d):(\d\d):(\d\d)/,
+    time: (m) => Date.UTC(+m[3]!, +m[2]! - 1, +m[1]!, +m[4]!, +m[5]!, +m[6]!) },
+  // 2014:07:02-00:17:45 (DirectAdmin)
+  { re: /(\d{4}):(\d\d):(\d\d)-(\d\d):(\d\d):(\d\d)/,
+    time: (m) => Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) },
+  // L 01/01/2014 - 01:25:17 (Half-Life servers)
+  { re: /^L (\d\d)\/(\d\d)\/(\d{4}) - (\d\d):(\d\d):(\d\d)/,
+    time: (m) => Date.UTC(+m[3]!, +m[1]! - 1, +m[2]!, +m[4]!, +m[5]!, +m[6]!) },
   // 130324  0:04:00 (MySQL 5)
   { re: /^(\d\d)(\d\d)(\d\d) {1,2}(\d{1,2}):(\d\d):(\d\d)/,
     time: (m) => Date.UTC(2000 + +m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) },

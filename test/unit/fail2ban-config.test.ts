@@ -146,6 +146,16 @@ describe('--log-format line', () => {
     expect(iso.__REALTIME_TIMESTAMP).toBe(Date.UTC(2013, 0, 4, 17, 3, 46, 388) * 1000);
   });
 
+  it('knows the day-first, year-after-day, ASSP, DirectAdmin and Half-Life layouts', () => {
+    const p = new DatedLineParser(2026);
+    expect(p.parse('11-06-2013 02:09:40 +0300 PROXY').MESSAGE).toBe(' +0300 PROXY');
+    expect(p.parse('Oct 27 2015 09:24:46 host app[1]: x').MESSAGE).toBe(' host app[1]: x');
+    expect(p.parse('Apr-07-13 07:08:36 [SSL-out] x').MESSAGE).toBe(' [SSL-out] x');
+    expect(p.parse("2014:07:02-00:17:45: '192.0.2.4' 2 failed").MESSAGE).toBe(": '192.0.2.4' 2 failed");
+    const hl = p.parse('L 01/01/2014 - 01:25:17: Bad Rcon');
+    expect(hl).toEqual({ __REALTIME_TIMESTAMP: Date.UTC(2014, 0, 1, 1, 25, 17) * 1000, MESSAGE: ': Bad Rcon' });
+  });
+
   it('a line without a date keeps the previous line\'s time', () => {
     const p = new DatedLineParser(2026);
     const first = p.parse('2020-05-01 10:00:00 a');
