@@ -9,6 +9,7 @@ import { importFail2ban } from '../../src/fail2ban/import.js';
 import { parseDuration, readJails } from '../../src/fail2ban/jails.js';
 import { expandConditionals, translateFailregex } from '../../src/fail2ban/regex.js';
 import { compilePattern } from '../../src/text/regex.js';
+import { build } from '../helpers/engine.js';
 
 /** A fail2ban directory written by the test (invented filters, not fail2ban's). */
 function fail2banDir(files: Record<string, string>): string {
@@ -94,6 +95,69 @@ describe('fail2ban layering', () => {
     const steps = Object.values(config.actions).flat();
     expect(steps.find((s) => s.filter === 'filter_greaterOrEquals')?.args).toEqual({ field: 'failures', value: 2 });
     expect(reports[0]!.notes.join('\n')).toContain('/var/log/app.log');
+  });
+});
+
+describe('fail2ban jail settings in peruse', () => {
+  const filter = '[Definition]\nfailregex = ^bad password from <HOST>$\njournalmatch = _SYSTEMD_UNIT=app.service + _COMM=app\n';
+  const dir = fail2banDir({
+    'jail.conf': [
+      '[DEFAULT]\nbantime = 1h\nfindtime = 10m\nmaxretry = 5\n',
+      '[web]\nenabled = true\nfilter = app\nbackend = systemd\nignoreip = 127.0.0.1/8 ::1 trusted.example.org\n'
+        + 'action = nftables-multiport[name=web, port="http,https"]\n         sendmail-whois[dest=root]\n         cloudflare[cfuser=x]\n'
+        + 'bantime.increment = true\nbantime.maxtime = 2w\n',
+      '[mail]\nenabled = true\nfilter = app\nbantime = -1\naction = iptables-ipset-proto6-allports[name=mail]\n',
+      '[broken]\nenabled = true\nfilter = app\nfindtime = soon\n',
+      '[lost]\nenabled = true\nfilter = nothing-here\n',
+    ].join(''),
+    'filter.d/app.conf': filter,
+  });
+  const { reports, config } = importFail2ban(dir);
+  const byJail = new Map(reports.map((r) => [r.jail, r]));
+  const stepsOf = (jail: string) => Object.entries(config.actions).filter(([n]) => n === jail || n.startsWith(`${jail}: `)).flatMap(([, s]) => s);
+
+  it('nftables actions ban into named nft sets, sendmail ones mail, unknown ones are reported', () => {
+    const web = stepsOf('web');
+    expect(web.find((s) => s.action === 'action_nftBan')?.args).toEqual({ IP: 'host', nftSetIPv4: 'inet peruse f2b-web4', nftSetIPv6: 'inet peruse f2b-web6', banSeconds: 3600 });
+    expect(web.some((s) => s.action === 'action_email')).toBe(true);
+    const notes = byJail.get('web')!.notes.join('\n');
+    expect(notes).toContain('action cloudflare: not converted');
+    expect(notes).toContain('trusted.example.org');
+    expect(byJail.get('web')!.sets.join('\n')).toContain('nft add set inet peruse f2b-web4');
+    expect(byJail.get('web')!.status).toBe('converted with warnings');
+  });
+
+  it('ipset actions ban into ipsets; bantime -1 bans for ever', () => {
+    const ban = stepsOf('mail').find((s) => s.action === 'action_ipsetBan');
+    expect(ban?.args).toEqual({ IP: 'host', ipSetIPv4: 'f2b-mail', ipSetIPv6: 'f2b-mail6' });
+  });
+
+  it('journalmatch of a systemd jail becomes field filters, ignoreip never-banned networks, bantime.increment a longer second ban', () => {
+    const web = stepsOf('web');
+    expect(web.filter((s) => s.filter === 'filter_equals').map((s) => s.args)).toEqual([
+      { field: '_SYSTEMD_UNIT', value: 'app.service' }, { field: '_COMM', value: 'app' }]);
+    expect(web.find((s) => s.filter === 'filter_inNetworks')?.args.nets).toEqual(['127.0.0.1/8', '::1']);
+    const bans = web.filter((s) => s.action === 'action_nftBan').map((s) => s.args.banSeconds);
+    expect(bans).toEqual([3600, 1_209_600]);
+  });
+
+  it('a bad setting or a missing filter: not converted, with the reason', () => {
+    expect(byJail.get('broken')).toMatchObject({ status: 'not converted' });
+    expect(byJail.get('broken')!.notes.join('\n')).toContain('"soon" is not a duration');
+    expect(byJail.get('lost')!.notes.join('\n')).toContain('no filter.d/nothing-here.conf');
+    expect(Object.keys(config.actions).some((n) => n.startsWith('broken') || n.startsWith('lost'))).toBe(false);
+  });
+
+  it('the imported chains build without a config error, and a failure from the journal counts', async () => {
+    const { program, issues } = await build(config);
+    expect(issues.filter((i) => i.severity === 'error')).toEqual([]);
+    const { run } = await import('../helpers/engine.js');
+    const entry: Record<string, unknown> = { _SYSTEMD_UNIT: 'app.service', MESSAGE: 'bad password from 192.0.2.5', __REALTIME_TIMESTAMP: 1 };
+    await run(program!, entry);
+    expect(entry.failures).toBe(1);
+    const other: Record<string, unknown> = { _SYSTEMD_UNIT: 'other.service', MESSAGE: 'bad password from 192.0.2.5', __REALTIME_TIMESTAMP: 2 };
+    await run(program!, other);
+    expect(other.failures).toBe(2); // the mail jail (no journalmatch, file backend) counts it, web does not
   });
 });
 
