@@ -31,6 +31,8 @@ export interface ConvertOptions {
 
 const SESSION_FIELDS = ['mlfid', '_HOSTNAME', 'SYSLOG_IDENTIFIER', '_PID'];
 const SESSION_SECONDS = 600;
+/** The fail2ban-shaped line the regexes run on. */
+const LINE_FIELD = 'line';
 
 /** One jail's chains (added to `chains`) and its report. */
 export function convertJail(jail: Jail, options: ConvertOptions, chains: Chains): JailReport {
@@ -86,7 +88,7 @@ export function convertJail(jail: Jail, options: ConvertOptions, chains: Chains)
     if (prefix.sources.length !== 1 || !usable(prefix.sources[0]!, 'prefregex')) return fail('prefregex cannot be converted');
   }
   const sessions = filter.prefregex?.includes('<F-MLFID>') === true || filter.failregex.some((r) => r.includes('<F-MLFID>'));
-  const field = prefix && filter.prefregex!.includes('<F-CONTENT>') ? 'content' : 'MESSAGE';
+  const field = prefix && filter.prefregex!.includes('<F-CONTENT>') ? 'content' : LINE_FIELD;
   const prefixHasHost = prefix?.hasHost === true;
 
   // fail2ban tries the failregexes in order, the first match wins; consecutive ones of the same
@@ -123,8 +125,15 @@ export function convertJail(jail: Jail, options: ConvertOptions, chains: Chains)
   const top: Step[] = [];
   chains[name] = top;
   if (backend.startsWith('systemd') && filter.journalmatch.length > 0) addJournalMatch(filter.journalmatch, top, chains, c);
-  const lines = top.length === 0 ? top : (chains[c('lines')] = []);
-  if (prefix) lines.push({ filter: 'filter_pcre', args: { field: 'MESSAGE', re: prefix.sources[0] } });
+  // fail2ban's regexes are written for log file lines; from the journal, fail2ban builds that
+  // line ("HOST IDENT[PID]: MESSAGE"), and so does the imported chain. An entry without
+  // SYSLOG_IDENTIFIER (a text log read with --log-format line) is that line already.
+  const source = top.length === 0 ? top : (chains[c('lines')] = []);
+  source.push({ filter: 'filter_pcre', args: { field: 'SYSLOG_IDENTIFIER', re: '.' }, then: c('journal line'), else: c('text line') });
+  chains[c('journal line')] = [{ action: 'action_setField', args: { field: LINE_FIELD, value: '{_HOSTNAME} {SYSLOG_IDENTIFIER}[{_PID}]: {MESSAGE}' }, then: c('line') }];
+  chains[c('text line')] = [{ action: 'action_setField', args: { field: LINE_FIELD, value: '{MESSAGE}' }, then: c('line') }];
+  const lines: Step[] = chains[c('line')] = [];
+  if (prefix) lines.push({ filter: 'filter_pcre', args: { field: LINE_FIELD, re: prefix.sources[0] } });
   const groupChain = (i: number) => c(`failregex ${i + 1}`);
   if (ignoreRe.length > 0) {
     lines.push({ filter: 'filter_pcreAny', args: { field, re: ignoreRe }, then: c('ignored'), else: groupChain(0) });

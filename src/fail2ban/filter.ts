@@ -51,6 +51,7 @@ export function loadFilter(dir: string, name: string, jailParams: Record<string,
       const s = ini.section(section);
       // the value this layer replaces: an earlier file's, else the same name in [DEFAULT]
       if (section === 'known') return own?.get(key) ?? definition.get(key) ?? defaults.get(key) ?? defaults.get(option);
+      if (section.toLowerCase() === 'default') return defaults.get(option);
       return s?.get(option) ?? defaults.get(option);
     }
     return params[key] ?? own?.get(key) ?? definition.get(key) ?? init.get(key) ?? defaults.get(key);

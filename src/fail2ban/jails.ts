@@ -33,6 +33,8 @@ export function readJails(dir: string): { jails: Jail[]; files: string[] } {
       if (key.includes('/')) {
         const [where, option] = key.split('/', 2) as [string, string];
         if (where === 'known') return section.get(key) ?? defaults.get(key) ?? (section.has(option) ? defaults.get(option) : undefined) ?? '';
+        // `%(default/backend)s`: the [DEFAULT] value, whatever the jail sets
+        if (where.toLowerCase() === 'default') return defaults.get(option);
         return ini.section(where)?.get(option);
       }
       return section.get(key) ?? defaults.get(key);

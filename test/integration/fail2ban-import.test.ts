@@ -1,12 +1,13 @@
 // `peruse import fail2ban` proven on fail2ban's own test data: Debian's fail2ban package brings
 // /etc/fail2ban and sample logs annotated with `# failJSON:` (which lines fail, which host).
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importFail2ban, type ImportResult } from '../../src/fail2ban/import.js';
+import { REMOTE } from '../helpers/journal-fixtures.js';
 import {
   configWithEveryFilter, expectationsOf, FAIL2BAN_DIR, sampleFiles, shippedFilters, table, TOP_JAILS, type JailResult,
 } from '../helpers/fail2ban-samples.js';
@@ -149,5 +150,44 @@ describe('peruse import fail2ban, the command', () => {
     expect(steps.find((s) => s.action === 'action_nftBan')?.args.banSeconds).toBe(172800);
     expect(steps.find((s) => s.filter === 'filter_inNetworks')?.args.nets).toEqual(['192.0.2.0/24', '::1']);
     expect(r.stderr).not.toContain('banned into nftables sets');
+  });
+});
+
+describe('an imported systemd jail on a real journal', () => {
+  it('journalmatch keeps other units out, a session gives its address to a line without one, and maxretry failures ban', () => {
+    const { dir } = configWithEveryFilter();
+    writeFileSync(path.join(dir, 'jail.local'), '[sshd]\nenabled = true\nbackend = systemd\nmaxretry = 3\nbanaction = nftables-multiport\n');
+    const work = mkdtempSync(path.join(tmpdir(), 'peruse-f2b-journal-'));
+    const config = path.join(work, 'peruse.json');
+    expect(peruse(['import', 'fail2ban', '--dir', dir, '--out', config]).status).toBe(0);
+    const t0 = Date.parse('2026-03-01T10:00:00Z') * 1000;
+    const messages: [number, string, string][] = [
+      [700, 'sshd.service', 'Connection from 192.0.2.9 port 40000 on 10.0.0.1 port 22 rdomain ""'],
+      [700, 'sshd.service', 'Disconnecting: Too many authentication failures for root [preauth]'],
+      [701, 'other.service', 'Failed password for root from 198.51.100.3 port 40001 ssh2'],
+      [702, 'sshd.service', 'Failed password for root from 198.51.100.3 port 40002 ssh2'],
+      [703, 'sshd.service', 'Failed password for invalid user admin from 198.51.100.3 port 40003 ssh2'],
+      [704, 'sshd.service', 'Invalid user oracle from 198.51.100.3 port 40004'],
+    ];
+    const exportText = messages.map(([pid, unit, message], i) => Object.entries({
+      __CURSOR: `s=1;i=${i + 1}`, __REALTIME_TIMESTAMP: String(t0 + i * 1_000_000), __MONOTONIC_TIMESTAMP: String(i + 1),
+      _BOOT_ID: 'b3a4f6e2d1c04b5a9e8f7d6c5b4a3928', _MACHINE_ID: 'a3a4f6e2d1c04b5a9e8f7d6c5b4a3928', _HOSTNAME: 'gate',
+      _SYSTEMD_UNIT: unit, _COMM: unit === 'sshd.service' ? 'sshd' : 'other', SYSLOG_IDENTIFIER: 'sshd', _PID: String(pid), PRIORITY: '6', MESSAGE: message,
+    }).map(([k, v]) => `${k}=${v}`).join('\n') + '\n\n').join('');
+    mkdirSync(path.join(work, 'journal'));
+    execFileSync('sh', ['-c', `"${REMOTE}" -o "${work}/journal/remote.journal" -`], { input: exportText });
+    const result = peruse(['test', '--config', config, '--journal-dir', path.join(work, 'journal'), '--json', '--show-matches', 'sshd: count[0]']);
+    expect(result.status, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as { shown?: { entry: Record<string, unknown> }[]; effects: unknown };
+    expect(summary.shown, result.stdout).toBeDefined();
+    expect(summary.shown!.map((s) => [s.entry.host, s.entry.MESSAGE])).toEqual([
+      ['192.0.2.9', messages[1]![2]],
+      ['198.51.100.3', messages[3]![2]],
+      ['198.51.100.3', messages[4]![2]],
+      ['198.51.100.3', messages[5]![2]],
+    ]);
+    expect(JSON.stringify(summary.effects)).toContain('198.51.100.3');
+    expect(JSON.stringify(summary.effects)).toContain('inet peruse f2b-sshd4');
+    expect(JSON.stringify(summary.effects)).not.toContain('192.0.2.9"');
   });
 });
