@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [--entries N] [--only core,dnat,state,journal,restore,attack,memory,startup,crowdsec]: throughput, scale, restore, memory and startup,
+// npm run bench [-- --json] [--entries N] [--only core,dnat,state,journal,restore,attack,memory,startup,config,crowdsec,fail2ban]: throughput, scale, restore, memory and startup,
 // all measured in the same run on this machine. Corpora are generated once into .bench/.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { createLogger } from '../src/system/log.js';
 import { DnatTable } from '../src/state/dnat.js';
 import { CounterStore } from '../src/state/counters.js';
 import type { State } from '../src/state/state.js';
+import { fail2banBench } from './fail2ban.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = path.join(root, '.bench');
@@ -367,6 +368,10 @@ async function main(): Promise<void> {
     row({ name: 'memory.runPeakRssLive', value: live.peakRssMB, unit: 'MB', target: '< 150', ok: live.peakRssMB < 150, note: `the same attack ending now: live bans, a report sent at midnight (${live.seconds} s)` });
     const report = await reportSendPeakRss(path.join(work, 'report-memory'), 30_000, 200_000);
     row({ name: 'memory.reportSendPeakRss', value: report.peakRssMB, unit: 'MB', target: '< 150', ok: report.peakRssMB < 150, note: `peruse report --send of a 30 000-attacker day (${report.records} records) to SMTP on loopback, heap flags of the unit (${report.seconds} s)` });
+  }
+
+  if (want('fail2ban')) {
+    fail2banBench(work, peruse, row);
   }
 
   if (values.json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');

@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   status: { summary: 'ask the running daemon how it is doing (--json for scripts)', load: load('status') },
   install: { summary: 'install the systemd units, /etc/peruse/peruse.json and /var/lib/peruse (root)', load: load('install') },
   uninstall: { summary: 'remove what install made (state kept unless --purge)', load: load('uninstall') },
+  import: { summary: 'import fail2ban\'s jails as a peruse config (peruse import fail2ban)', load: load('import-fail2ban') },
   natfw: { summary: 'traceable NAT: generate port blocks, trace a public port to a VPN client', load: load('natfw') },
 };
 

@@ -31,7 +31,8 @@ SOURCE (one of; default: the local journal):
   --since T --until T --unit U   the local journal, through journalctl's filters
   --log FILE             a plain text log, each line made a journal-like entry; lines
                          "# expect: {...}" are expectations for the next line
-    --log-format F       syslog | rfc5424 | nginx-error | apache-error | auto (default)
+    --log-format F       syslog | rfc5424 | nginx-error | apache-error | auto (default),
+                         or line (MESSAGE = the line without its date, as fail2ban reads logs)
     --year Y             year of dates that have none (classic syslog)
     --tz ZONE            zone of dates that have none (Europe/Paris, UTC, +02:00)
     --hostname H         _HOSTNAME of formats that have none (nginx, Apache)
@@ -80,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError('--since, --until, --unit select from the journal, not from --input or --log');
     }
     const format = values['log-format'] ?? 'auto';
-    if (!isTextLogFormat(format)) throw new UsageError(`--log-format ${format}: one of syslog, rfc5424, nginx-error, apache-error, auto`);
+    if (!isTextLogFormat(format)) throw new UsageError(`--log-format ${format}: one of syslog, rfc5424, nginx-error, apache-error, line, auto`);
     if ((values['log-format'] ?? values.year ?? values.tz ?? values.hostname) !== undefined && values.log === undefined) {
       throw new UsageError('--log-format, --year, --tz, --hostname apply to --log');
     }

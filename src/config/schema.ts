@@ -111,6 +111,7 @@ export const topLevelSchema = {
       properties: {
         counterKeys: { type: 'integer', minimum: 1, description: 'Maximum keys per counter; the oldest is evicted.' },
         dnatMappings: { type: 'integer', minimum: 1, description: 'Maximum live DNAT mappings.' },
+        sessionKeys: { type: 'integer', minimum: 1, description: 'Maximum sessions per session memory (sessionRemember); the least recently written is evicted.' },
       },
     },
   },

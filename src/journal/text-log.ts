@@ -3,9 +3,11 @@
 // Formats are parsed from their documented layouts (RFC 3164 / rsyslog, RFC 5424, nginx's and
 // Apache's error_log). A pure library: no IO here beyond what the caller streams in.
 import type { Entry } from '../modules/api.js';
+import { DatedLineParser } from './dated-line.js';
 
 export const TEXT_LOG_FORMATS = ['syslog', 'rfc5424', 'nginx-error', 'apache-error'] as const;
-export type TextLogFormat = typeof TEXT_LOG_FORMATS[number];
+// `line` (the whole line, date taken out, as fail2ban reads logs) is never guessed by `auto`
+export type TextLogFormat = typeof TEXT_LOG_FORMATS[number] | 'line';
 
 export interface TextLogOptions {
   /** A format, or 'auto' to recognise each line's own. */
@@ -54,6 +56,7 @@ export class TextLogParser {
   private lastMonth = -1;
   private yearOffset = 0;
   private readonly zone: ZoneOffset;
+  private datedLines?: DatedLineParser;
 
   constructor(readonly options: TextLogOptions) {
     this.zone = zoneOffset(options.timeZone);
@@ -79,6 +82,7 @@ export class TextLogParser {
       case 'rfc5424': return this.rfc5424(line);
       case 'nginx-error': return this.nginxError(line);
       case 'apache-error': return this.apacheError(line);
+      case 'line': return this.withHost((this.datedLines ??= new DatedLineParser(this.options.year)).parse(line));
     }
   }
 
@@ -235,5 +239,5 @@ function addPriority(entry: Entry, pri: string | undefined): void {
 
 /** Whether a format name is one this module reads. */
 export function isTextLogFormat(name: string): name is TextLogFormat | 'auto' {
-  return name === 'auto' || (TEXT_LOG_FORMATS as readonly string[]).includes(name);
+  return name === 'auto' || name === 'line' || (TEXT_LOG_FORMATS as readonly string[]).includes(name);
 }

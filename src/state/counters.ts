@@ -105,16 +105,16 @@ export class Counter {
     return this.keys.size;
   }
 
-  /** Adds one to `key`'s count and returns the new value (0 while a reset's grace lasts). */
-  raise(key: CounterKey, nowMicros: number, keepMicros: number | undefined): number {
+  /** Adds `by` (default one) to `key`'s count and returns the new value (0 while a reset's grace lasts). */
+  raise(key: CounterKey, nowMicros: number, keepMicros: number | undefined, by = 1): number {
     this.expire(nowMicros);
     const count = this.touch(key);
     if (count.graceUntil > nowMicros) return 0;
     dropExpiredTicks(count, nowMicros);
-    if (keepMicros === undefined) count.forever++;
+    if (keepMicros === undefined) count.forever += by;
     else {
       const deadline = nowMicros + keepMicros;
-      insertSorted(count.ticks, deadline);
+      for (let i = 0; i < by; i++) insertSorted(count.ticks, deadline);
       this.queue(keepMicros).push(deadline, count);
     }
     return count.ticks.length + count.forever;

@@ -1,6 +1,7 @@
 import { CounterStore } from './counters.js';
 import { DnatTable } from './dnat.js';
 import { ReportJournal } from './report.js';
+import { SessionStore } from './sessions.js';
 
 /**
  * Daemon-owned state, handed to modules through `ctx.state`. Each part is created once, on first
@@ -43,6 +44,11 @@ export class State {
   /** The DNAT table of dnatCapture/dnatReplace. */
   get dnat(): DnatTable {
     return this.part('dnat', () => new DnatTable());
+  }
+
+  /** Session memories of sessionRemember/sessionRecall/sessionForget. */
+  get sessions(): SessionStore {
+    return this.part('sessions', () => new SessionStore());
   }
 
   /** The daily report's journal in `storage` (kept in memory only when nothing may be written). */

@@ -47,7 +47,8 @@ export function hasAmbiguousLoop(source: string): boolean {
     const quantifier = c === '*' || c === '+' || c === '?' || (c === '{' && /^\{\d+(?:,\d*)?\}/.test(source.slice(i, i + 24)));
     // `?` right after `(` opens a special group, after a quantifier it makes it lazy: not a quantifier then
     if (quantifier && !(c === '?' && previous !== 'other')) {
-      if (closedAmbiguous) return true;
+      // only a repeat can multiply the ways: an ambiguous group made optional (`?`, `{0,1}`) cannot
+      if (closedAmbiguous && repeats(c === '{' ? source.slice(i, source.indexOf('}', i) + 1) : c)) return true;
       if (open.length > 0) open[open.length - 1] = true;
       if (c === '{') i = source.indexOf('}', i);
       previous = 'quantifier';
@@ -72,6 +73,15 @@ export function hasAmbiguousLoop(source: string): boolean {
     }
   }
   return false;
+}
+
+/** Whether a quantifier lets its atom match more than once: `*`, `+`, `{2}`, `{0,5}`, `{1,}`, not `?` or `{0,1}`. */
+function repeats(quantifier: string): boolean {
+  if (quantifier === '?') return false;
+  const bounds = /^\{(\d+)(,(\d*))?\}$/.exec(quantifier);
+  if (!bounds) return true;
+  const most = bounds[2] === undefined ? Number(bounds[1]) : bounds[3] === '' ? Infinity : Number(bounds[3]);
+  return most > 1;
 }
 
 function judge(source: string, flags: string): { refusal?: string; note?: string } {

@@ -1,0 +1,171 @@
+import { ExpiryQueue } from './expiry-queue.js';
+import type { Persistent } from './state.js';
+
+/** Default hard cap of remembered sessions per memory (config `limits.sessionKeys`). */
+export const DEFAULT_SESSION_KEYS = 100_000;
+
+type Values = Record<string, string | number | boolean>;
+
+interface Session {
+  readonly key: string;
+  values: Values;
+  /** Event time (µs) after which the session is forgotten. */
+  expires: number;
+  /** Sequence of the last write: finds the live pair in the eviction order. */
+  touched: number;
+  gone: boolean;
+}
+
+type SavedSession = [key: string, values: Values, expires: number];
+
+/**
+ * One session memory (e.g. "sshd"): key (a session id, a PID …) → fields remembered from earlier
+ * entries of that session. Expiries sit in FIFO queues, one per duration (event time keeps each
+ * queue sorted); the cap evicts the least recently written session. Every operation is O(1) amortised.
+ */
+export class SessionMemory {
+  private readonly sessions = new Map<string, Session>();
+  private readonly queues = new Map<number, ExpiryQueue<Session>>();
+  private queueList: ExpiryQueue<Session>[] = [];
+  private order: { seq: number; session: Session }[] = [];
+  private orderHead = 0;
+  private sequence = 0;
+  private now = 0;
+  private readonly reclaim = (session: Session): void => {
+    if (!session.gone && session.expires <= this.now) this.delete(session);
+  };
+
+  constructor(private readonly maxKeys: () => number) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Adds `values` to the session (newer values win) and keeps it `keepMicros` from now. */
+  remember(key: string, values: Values, nowMicros: number, keepMicros: number): void {
+    this.expire(nowMicros);
+    let session = this.sessions.get(key);
+    if (session === undefined) {
+      session = { key, values: {}, expires: 0, touched: 0, gone: false };
+      this.sessions.set(key, session);
+    }
+    Object.assign(session.values, values);
+    session.expires = nowMicros + keepMicros;
+    this.queue(keepMicros).push(session.expires, session);
+    session.touched = ++this.sequence;
+    this.order.push({ seq: session.touched, session });
+    while (this.sessions.size > this.maxKeys()) {
+      const oldest = this.shiftOldest();
+      if (!oldest) break;
+      this.delete(oldest);
+    }
+    this.compactOrder();
+  }
+
+  /** The live session's fields, or undefined. */
+  recall(key: string, nowMicros: number): Readonly<Values> | undefined {
+    this.expire(nowMicros);
+    return this.sessions.get(key)?.values;
+  }
+
+  forget(key: string, nowMicros: number): void {
+    this.expire(nowMicros);
+    const session = this.sessions.get(key);
+    if (session) this.delete(session);
+  }
+
+  snapshot(): SavedSession[] {
+    return [...this.sessions.values()].map((s) => [s.key, s.values, s.expires]);
+  }
+
+  restore(saved: SavedSession[], nowMicros: number): void {
+    for (const [key, values, expires] of [...saved].sort((a, b) => a[2] - b[2])) {
+      if (expires > nowMicros) this.remember(key, values, nowMicros, expires - nowMicros);
+    }
+  }
+
+  private expire(nowMicros: number): void {
+    if (nowMicros > this.now) this.now = nowMicros;
+    for (const queue of this.queueList) queue.popDue(this.now, this.reclaim);
+  }
+
+  private queue(keepMicros: number): ExpiryQueue<Session> {
+    let queue = this.queues.get(keepMicros);
+    if (!queue) {
+      queue = new ExpiryQueue();
+      this.queues.set(keepMicros, queue);
+      this.queueList = [...this.queues.values()];
+    }
+    return queue;
+  }
+
+  private delete(session: Session): void {
+    session.gone = true;
+    this.sessions.delete(session.key);
+  }
+
+  private shiftOldest(): Session | undefined {
+    while (this.orderHead < this.order.length) {
+      const { seq, session } = this.order[this.orderHead++]!;
+      if (!session.gone && session.touched === seq) return session;
+    }
+    return undefined;
+  }
+
+  private compactOrder(): void {
+    if (this.order.length - this.orderHead <= 4 * this.sessions.size + 1024) return;
+    this.order = this.order.slice(this.orderHead).filter(({ seq, session }) => !session.gone && session.touched === seq);
+    this.orderHead = 0;
+  }
+}
+
+/** Every session memory, by name; saved with the journal cursor. */
+export class SessionStore implements Persistent {
+  private readonly memories = new Map<string, SessionMemory>();
+  private maxKeys = DEFAULT_SESSION_KEYS;
+  private readonly readMaxKeys = () => this.maxKeys;
+
+  /** Sets the hard cap of sessions per memory (config `limits.sessionKeys`). */
+  limitKeys(maxKeys: number | undefined): void {
+    if (maxKeys !== undefined && maxKeys >= 1) this.maxKeys = maxKeys;
+  }
+
+  memory(name: string): SessionMemory {
+    let memory = this.memories.get(name);
+    if (!memory) {
+      memory = new SessionMemory(this.readMaxKeys);
+      this.memories.set(name, memory);
+    }
+    return memory;
+  }
+
+  snapshot(): Record<string, SavedSession[]> {
+    const out: Record<string, SavedSession[]> = {};
+    for (const [name, memory] of this.memories) out[name] = memory.snapshot();
+    return out;
+  }
+
+  restore(data: unknown, nowMicros: number): void {
+    if (typeof data !== 'object' || data === null) return;
+    for (const [name, saved] of Object.entries(data as Record<string, unknown>)) {
+      if (Array.isArray(saved)) this.memory(name).restore(saved.filter(isSavedSession), nowMicros);
+    }
+  }
+}
+
+function isSavedSession(value: unknown): value is SavedSession {
+  return Array.isArray(value) && value.length === 3 && typeof value[0] === 'string'
+    && typeof value[1] === 'object' && value[1] !== null && !Array.isArray(value[1]) && typeof value[2] === 'number';
+}
+
+/** The session key of an entry: the key fields' values joined (a missing field reads as ""). */
+export function sessionKeyOf(entry: Record<string, unknown>, fields: readonly string[]): string {
+  if (fields.length === 1) return textOf(entry[fields[0]!]);
+  let key = '';
+  for (let i = 0; i < fields.length; i++) key += (i === 0 ? '' : '\u001f') + textOf(entry[fields[i]!]);
+  return key;
+}
+
+function textOf(value: unknown): string {
+  return value === undefined || value === null ? '' : typeof value === 'string' ? value : String(value);
+}
