@@ -18,6 +18,7 @@ export type { CompiledPattern } from '../text/regex.js';
 export { parseIp, parseNetwork, cachedParseIp, networkContains } from '../net/ip.js';
 export { compareCodePoints, compareSameType, pythonEqualityKey } from '../text/compare.js';
 export { warnIfNumericFieldString } from '../journal/numeric-check.js';
+export { defineBoundFilter } from './bound-filter.js';
 export { userExists } from '../system/users.js';
 export { lifetimeBits } from '../state/dnat.js';
 export { counterKeyOf } from '../state/counters.js';
