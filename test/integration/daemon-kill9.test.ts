@@ -85,7 +85,7 @@ describe('kill -9 of peruse run right after a checkpoint write', () => {
     const start = Math.floor(Date.now() / 1000) - 3600;
     const corpus = path.join(dir, 'corpus.export');
     const truthFile = path.join(dir, 'truth.json');
-    execFileSync('node', [GEN_CORPUS, '--entries', '60000', '--attackers', '4000', '--hours', '0.5', '--start', String(start),
+    execFileSync('node', [GEN_CORPUS, '--entries', '200000', '--attackers', '4000', '--hours', '0.5', '--start', String(start),
       '--seed', '3', '--format', 'export', '--out', corpus, '--truth', truthFile]);
     execFileSync(REMOTE, ['-o', path.join(journal, 'remote.journal'), corpus], { stdio: 'ignore' });
     const lastCursor = execFileSync('journalctl', ['--directory', journal, '--merge', '-n', '1', '-o', 'export', '--output-fields=__CURSOR'])
@@ -125,6 +125,8 @@ describe('kill -9 of peruse run right after a checkpoint write', () => {
 
     const last = startDaemon(configFile, dir);
     const deadline = Date.now() + 200_000;
+    // its start (restore, firewall set-up through the slow nft) is over before it is asked to stop
+    while (!last.stderr().includes('following the journal') && Date.now() < deadline) await sleep(200);
     while (savedCursor(checkpoint) !== lastCursor && Date.now() < deadline) await sleep(200);
     expect(savedCursor(checkpoint)).toBe(lastCursor);
     const banned = () => new Set([...nftElements(ns, 'ip Inet4 ssh_ban').keys(), ...nftElements(ns, 'ip6 Inet6 ssh_ban').keys()]);

@@ -26,9 +26,13 @@ describe('the config peruse install writes', () => {
   });
 
   it('without the rules library, sshd is the bundled example and any other rule is refused', () => {
-    const made = composeConfig(ROOT, ['sshd']);
+    // a package without rules/ (this one has it): only the bundled example
+    const pkg = mkdtempSync(path.join(tmpdir(), 'peruse-pkg-'));
+    mkdirSync(path.join(pkg, 'examples'));
+    writeFileSync(path.join(pkg, 'examples/peruse.json'), readFileSync(path.join(ROOT, 'examples/peruse.json')));
+    const made = composeConfig(pkg, ['sshd']);
     expect(typeof made === 'object' && made.json).toEqual(JSON.parse(readFileSync(path.join(ROOT, 'examples/peruse.json'), 'utf8')));
-    expect(composeConfig(ROOT, ['sshd', 'nginx'])).toMatch(/^no rule "nginx" .*no rules\/ directory in this package/);
+    expect(composeConfig(pkg, ['sshd', 'nginx'])).toMatch(/^no rule "nginx" .*no rules\/ directory in this package/);
   });
 });
 
