@@ -25,5 +25,8 @@ const code = standaloneCode(ajv, Object.fromEntries(Object.keys(schemas).map((na
 // each validator with the exact schema it was made from: a changed schema is recompiled, not trusted
 const table = `\nexport const precompiled = [${Object.keys(schemas).map((name) => `[${JSON.stringify(JSON.stringify(schemas[name]!))}, ${name}]`).join(', ')}];\n`;
 const out = path.join(path.dirname(fileURLToPath(import.meta.url)), PRECOMPILED_FILE);
-writeFileSync(out, code + table);
+// ajv's standalone ESM code still calls require() for a few runtime helpers (ucs2length for a
+// maxLength/minLength): without this line the file fails to load and every schema is compiled again
+const prelude = "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\n";
+writeFileSync(out, prelude + code + table);
 process.stdout.write(`precompiled ${Object.keys(schemas).length} config validators into ${path.relative(process.cwd(), out)}\n`);

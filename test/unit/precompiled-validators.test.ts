@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv';
@@ -33,5 +34,10 @@ describe('config validators made at build time', () => {
         expect(built!.errors ?? null).toEqual(fresh.errors ?? null);
       }
     }
+  });
+
+  it('load in plain node as an ES module (no require in scope), so check and run use them instead of ajv', () => {
+    const count = execFileSync('node', ['--input-type=module', '-e', `const m = await import(${JSON.stringify(GENERATED.href)}); process.stdout.write(String(m.precompiled.length));`], { encoding: 'utf8' });
+    expect(Number(count)).toBeGreaterThan(20);
   });
 });
