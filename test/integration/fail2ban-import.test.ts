@@ -58,10 +58,11 @@ describe('peruse import fail2ban on Debian\'s fail2ban', () => {
     expect(notConverted.some((n) => n.startsWith('common: ') && n.includes('no failregex'))).toBe(true);
     const file = path.join(work, 'all.json');
     writeFileSync(file, JSON.stringify(result.config));
+    // (check judges each pattern that can backtrack with recheck, up to 10 s each: minutes for 90 jails)
     const check = peruse(['check', file]);
     expect(check.stderr).not.toContain(' E_');
     expect(check.status).toBe(0);
-  });
+  }, 300_000);
 
   it('on fail2ban\'s sample logs, the 20 most used jails find at least 95 % of the expected failures with the right host, and no jail finds one where none is expected', async () => {
     const reports = new Map(result.reports.map((r) => [r.jail, r]));
