@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runOk } from '../helpers/cli.js';
 import { GEN_CORPUS, REMOTE } from '../helpers/journal-fixtures.js';
 import { createNetNs, nftElements, type NetNs } from './netns.js';
 
@@ -85,9 +86,9 @@ describe('kill -9 of peruse run right after a checkpoint write', () => {
     const start = Math.floor(Date.now() / 1000) - 3600;
     const corpus = path.join(dir, 'corpus.export');
     const truthFile = path.join(dir, 'truth.json');
-    execFileSync('node', [GEN_CORPUS, '--entries', '200000', '--attackers', '4000', '--hours', '0.5', '--start', String(start),
+    await runOk('node', [GEN_CORPUS, '--entries', '200000', '--attackers', '4000', '--hours', '0.5', '--start', String(start),
       '--seed', '3', '--format', 'export', '--out', corpus, '--truth', truthFile]);
-    execFileSync(REMOTE, ['-o', path.join(journal, 'remote.journal'), corpus], { stdio: 'ignore' });
+    await runOk(REMOTE, ['-o', path.join(journal, 'remote.journal'), corpus]);
     const lastCursor = execFileSync('journalctl', ['--directory', journal, '--merge', '-n', '1', '-o', 'export', '--output-fields=__CURSOR'])
       .toString().match(/^__CURSOR=(.*)$/m)![1];
     const expected = (JSON.parse(readFileSync(truthFile, 'utf8')) as { expectedBans: string[] }).expectedBans;

@@ -1,12 +1,13 @@
 // `peruse import fail2ban` proven on fail2ban's own test data: Debian's fail2ban package brings
 // /etc/fail2ban and sample logs annotated with `# failJSON:` (which lines fail, which host).
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importFail2ban, type ImportResult } from '../../src/fail2ban/import.js';
+import { peruseAsync } from '../helpers/cli.js';
 import { REMOTE } from '../helpers/journal-fixtures.js';
 import {
   configWithEveryFilter, expectationsOf, FAIL2BAN_DIR, sampleFiles, shippedFilters, table, TOP_JAILS, type JailResult,
@@ -15,7 +16,7 @@ import {
 const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/peruse.js');
 const run = promisify(execFile);
-const peruse = (args: string[]) => spawnSync('node', [bin, ...args], { cwd: root, encoding: 'utf8' });
+const peruse = (args: string[]) => peruseAsync(args, { cwd: root });
 
 /** Runs `peruse test --log SAMPLE --log-format line` with the jail's imported chains; per line, the host it counted a failure for. */
 async function failuresFound(result: ImportResult, jail: string, failureStep: string, sample: string, work: string): Promise<Map<number, string>> {
@@ -42,7 +43,7 @@ describe('peruse import fail2ban on Debian\'s fail2ban', () => {
     work = mkdtempSync(path.join(tmpdir(), 'peruse-f2b-work-'));
   });
 
-  it('every filter fail2ban ships is either converted or listed with a reason, and peruse check accepts the config', () => {
+  it('every filter fail2ban ships is either converted or listed with a reason, and peruse check accepts the config', async () => {
     const reports = new Map(result.reports.map((r) => [r.jail, r]));
     const notConverted: string[] = [];
     for (const filter of shippedFilters()) {
@@ -59,7 +60,7 @@ describe('peruse import fail2ban on Debian\'s fail2ban', () => {
     const file = path.join(work, 'all.json');
     writeFileSync(file, JSON.stringify(result.config));
     // (check judges each pattern that can backtrack with recheck, up to 10 s each: minutes for 90 jails)
-    const check = peruse(['check', file]);
+    const check = await peruse(['check', file]);
     expect(check.stderr).not.toContain(' E_');
     expect(check.status).toBe(0);
   }, 300_000);
@@ -106,43 +107,43 @@ describe('peruse import fail2ban on Debian\'s fail2ban', () => {
 });
 
 describe('peruse import fail2ban, the command', () => {
-  it('imports the enabled jails, reports each on stderr, and writes a config peruse check accepts', () => {
+  it('imports the enabled jails, reports each on stderr, and writes a config peruse check accepts', async () => {
     const work = mkdtempSync(path.join(tmpdir(), 'peruse-f2b-cli-'));
     const out = path.join(work, 'peruse.json');
-    const imported = peruse(['import', 'fail2ban', '--dir', FAIL2BAN_DIR, '--out', out]);
+    const imported = await peruse(['import', 'fail2ban', '--dir', FAIL2BAN_DIR, '--out', out]);
     expect(imported.status).toBe(0);
     // Debian enables sshd (jail.d/defaults-debian.conf) and nothing else
     expect(imported.stderr).toMatch(/^\[sshd\] converted/m);
     expect(imported.stderr).toMatch(/1 jail\(s\)/);
     const config = JSON.parse(readFileSync(out, 'utf8')) as { actions: Record<string, unknown> };
     expect(Object.keys(config.actions)).toContain('sshd');
-    expect(peruse(['check', out]).status).toBe(0);
+    expect((await peruse(['check', out])).status).toBe(0);
   });
 
-  it('never writes over an existing file without --force', () => {
+  it('never writes over an existing file without --force', async () => {
     const work = mkdtempSync(path.join(tmpdir(), 'peruse-f2b-cli-'));
     const out = path.join(work, 'peruse.json');
     writeFileSync(out, 'mine');
-    const refused = peruse(['import', 'fail2ban', '--dir', FAIL2BAN_DIR, '--out', out]);
+    const refused = await peruse(['import', 'fail2ban', '--dir', FAIL2BAN_DIR, '--out', out]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('--force');
     expect(readFileSync(out, 'utf8')).toBe('mine');
-    const forced = peruse(['import', 'fail2ban', '--dir', FAIL2BAN_DIR, '--out', out, '--force']);
+    const forced = await peruse(['import', 'fail2ban', '--dir', FAIL2BAN_DIR, '--out', out, '--force']);
     expect(forced.status).toBe(0);
     expect(readFileSync(out, 'utf8')).toContain('"sshd"');
   });
 
-  it('a jail name that is not in the configuration is an error naming it', () => {
-    const r = peruse(['import', 'fail2ban', '--dir', FAIL2BAN_DIR, '--jail', 'no-such-jail']);
+  it('a jail name that is not in the configuration is an error naming it', async () => {
+    const r = await peruse(['import', 'fail2ban', '--dir', FAIL2BAN_DIR, '--jail', 'no-such-jail']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('[no-such-jail]');
     expect(existsSync(FAIL2BAN_DIR)).toBe(true);
   });
 
-  it('a jail.local override changes the imported counter, ban time and never-banned networks', () => {
+  it('a jail.local override changes the imported counter, ban time and never-banned networks', async () => {
     const { dir } = configWithEveryFilter();
     writeFileSync(path.join(dir, 'jail.local'), '[sshd]\nenabled = true\nmaxretry = 3\nfindtime = 1h\nbantime = 2d\nignoreip = 192.0.2.0/24 ::1\nbanaction = nftables-multiport\n');
-    const r = peruse(['import', 'fail2ban', '--dir', dir, '--jail', 'sshd']);
+    const r = await peruse(['import', 'fail2ban', '--dir', dir, '--jail', 'sshd']);
     expect(r.status).toBe(0);
     const chains = (JSON.parse(r.stdout) as { actions: Record<string, { action?: string; filter?: string; args: Record<string, unknown> }[]> }).actions;
     const steps = Object.values(chains).flat();
@@ -155,12 +156,12 @@ describe('peruse import fail2ban, the command', () => {
 });
 
 describe('an imported systemd jail on a real journal', () => {
-  it('journalmatch keeps other units out, a session gives its address to a line without one, and maxretry failures ban', () => {
+  it('journalmatch keeps other units out, a session gives its address to a line without one, and maxretry failures ban', async () => {
     const { dir } = configWithEveryFilter();
     writeFileSync(path.join(dir, 'jail.local'), '[sshd]\nenabled = true\nbackend = systemd\nmaxretry = 3\nbanaction = nftables-multiport\n');
     const work = mkdtempSync(path.join(tmpdir(), 'peruse-f2b-journal-'));
     const config = path.join(work, 'peruse.json');
-    expect(peruse(['import', 'fail2ban', '--dir', dir, '--out', config]).status).toBe(0);
+    expect((await peruse(['import', 'fail2ban', '--dir', dir, '--out', config])).status).toBe(0);
     const t0 = Date.parse('2026-03-01T10:00:00Z') * 1000;
     const messages: [number, string, string][] = [
       [700, 'sshd.service', 'Connection from 192.0.2.9 port 40000 on 10.0.0.1 port 22 rdomain ""'],
@@ -177,7 +178,7 @@ describe('an imported systemd jail on a real journal', () => {
     }).map(([k, v]) => `${k}=${v}`).join('\n') + '\n\n').join('');
     mkdirSync(path.join(work, 'journal'));
     execFileSync('sh', ['-c', `"${REMOTE}" -o "${work}/journal/remote.journal" -`], { input: exportText });
-    const result = peruse(['test', '--config', config, '--journal-dir', path.join(work, 'journal'), '--json', '--show-matches', 'sshd: count[0]']);
+    const result = await peruse(['test', '--config', config, '--journal-dir', path.join(work, 'journal'), '--json', '--show-matches', 'sshd: count[0]']);
     expect(result.status, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout) as { shown?: { entry: Record<string, unknown> }[]; effects: unknown };
     expect(summary.shown, result.stdout).toBeDefined();

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runOk } from '../helpers/cli.js';
 import { createNetNs, nftElements, type NetNs } from './netns.js';
 
 // The daily report of an attack by 30 000 addresses, built by the real workflow (the bench config,
@@ -29,15 +30,15 @@ const expected: Record<'WARN' | 'INFO' | 'OTHER', Level> = {
 };
 let records = 0;
 
-beforeAll(() => {
+beforeAll(async () => {
   const corpus = path.join(root, 'day.jsonl');
-  execFileSync('node', [GEN, '--entries', '200000', '--attackers', '30000', '--hours', '23', '--seed', '19', '--format', 'json', '--out', corpus, '--truth', path.join(root, 'truth.json')]);
+  await runOk('node', [GEN, '--entries', '200000', '--attackers', '30000', '--hours', '23', '--seed', '19', '--format', 'json', '--out', corpus, '--truth', path.join(root, 'truth.json')]);
   const config = JSON.parse(readFileSync(BENCH_CONFIG, 'utf8')) as { actions: Record<string, { action?: string; args?: unknown }[]>; [key: string]: unknown };
   // no firewall here: the ban steps become no-ops, the report lines after them stay
   for (const steps of Object.values(config.actions)) for (const step of steps) if (step.action === 'action_nftBan') { step.action = 'action_noop'; step.args = {}; }
   const storage = path.join(root, 'day-storage');
   writeFileSync(path.join(root, 'day.json'), JSON.stringify({ ...config, nftBan: undefined, storage, email: { from: 'peruse@example.org', to: ['admin@example.org'], subject: 'Daily report', sendmail: ['false'] } }));
-  execFileSync('node', [PERUSE, 'replay', '--config', path.join(root, 'day.json'), '--input', corpus], { stdio: 'ignore' });
+  await runOk('node', [PERUSE, 'replay', '--config', path.join(root, 'day.json'), '--input', corpus]);
   reportJournal = path.join(storage, 'peruse.report.jsonl');
   for (const line of readFileSync(reportJournal, 'utf8').split('\n')) {
     if (line === '') continue;
