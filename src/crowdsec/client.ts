@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Agent, fetch } from 'undici';
+import type { Agent, fetch as undiciFetch } from 'undici';
 import type { LapiSettings } from './settings.js';
 
 /** LAPI refuses a watcher login whose User-Agent is not "name/version". */
@@ -61,19 +61,24 @@ export class LapiClient {
   private token: string | undefined;
   private tokenExpires = 0;
   private loggingIn: Promise<string> | undefined;
-  private readonly dispatcher: Agent;
+  private readonly connect: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
+  /** undici is loaded at the first call: 150 ms of start-up that `check` and a config without LAPI never need. */
+  private http: Promise<{ dispatcher: Agent; fetch: typeof undiciFetch }> | undefined;
 
   constructor(private readonly settings: LapiSettings) {
     const { ca, cert, key, insecureSkipVerify } = settings.tls;
-    this.dispatcher = new Agent({
-      connect: {
-        ca: ca ? readFileSync(ca) : undefined,
-        cert: cert ? readFileSync(cert) : undefined,
-        key: key ? readFileSync(key) : undefined,
-        rejectUnauthorized: !insecureSkipVerify,
-      },
-      keepAliveTimeout: 30_000,
-    });
+    // read now: an unreadable TLS file is a config error, not a failure at the first ban
+    this.connect = {
+      ca: ca ? readFileSync(ca) : undefined,
+      cert: cert ? readFileSync(cert) : undefined,
+      key: key ? readFileSync(key) : undefined,
+      rejectUnauthorized: !insecureSkipVerify,
+    };
+  }
+
+  private undici(): Promise<{ dispatcher: Agent; fetch: typeof undiciFetch }> {
+    this.http ??= import('undici').then(({ Agent, fetch }) => ({ dispatcher: new Agent({ connect: this.connect, keepAliveTimeout: 30_000 }), fetch }));
+    return this.http;
   }
 
   get hasMachine(): boolean {
@@ -109,7 +114,7 @@ export class LapiClient {
 
   /** Closes the connections; a request under way is abandoned (its batch stays marked in the outbox). */
   async destroy(): Promise<void> {
-    await this.dispatcher.destroy().catch(() => {});
+    if (this.http) await (await this.http).dispatcher.destroy().catch(() => {});
   }
 
   private async watcher(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -142,13 +147,14 @@ export class LapiClient {
 
   private async request(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<unknown> {
     this.calls++;
+    const { dispatcher, fetch } = await this.undici();
     let response;
     try {
       response = await fetch(`${this.settings.url}${path}`, {
         method,
         headers: { ...headers, 'user-agent': USER_AGENT, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
-        dispatcher: this.dispatcher,
+        dispatcher,
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (e) {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Diagnostics } from 'recheck';
 import { clip, ConfigError } from '../config/errors.js';
+import { cachedVerdict, saveVerdict, type Verdict } from './redos-cache.js';
 
 /** recheck's own limit; a pattern it cannot judge in this time is kept, with a warning. */
 const CHECK_TIMEOUT_MS = 10_000;
@@ -11,7 +12,7 @@ const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 type CheckSync = (source: string, flags: string, params?: { timeout?: number; randomSeed?: number }) => Diagnostics;
 let checkSync: CheckSync | undefined;
 /** One verdict per pattern for the life of the process: a SIGHUP reload does not pay again. */
-const verdicts = new Map<string, { refusal?: string; note?: string }>();
+const verdicts = new Map<string, Verdict>();
 
 /**
  * For a pattern RE2 refused, which then runs on the backtracking JS engine: refuses it (E_REDOS)
@@ -24,7 +25,11 @@ export function refuseCatastrophicBacktracking(source: string, flags: string, ar
   const key = `${flags}/${source}`;
   let verdict = verdicts.get(key);
   if (!verdict) {
-    verdict = judge(source, flags);
+    verdict = cachedVerdict(source, flags);
+    if (!verdict) {
+      verdict = judge(source, flags);
+      saveVerdict(source, flags, verdict);
+    }
     verdicts.set(key, verdict);
   }
   if (verdict.refusal) throw new ConfigError('E_REDOS', verdict.refusal, argsSubPath);
@@ -84,7 +89,7 @@ function repeats(quantifier: string): boolean {
   return most > 1;
 }
 
-function judge(source: string, flags: string): { refusal?: string; note?: string } {
+function judge(source: string, flags: string): Verdict {
   // loaded only for a fallback pattern: 3 MB of JavaScript most configs never need
   checkSync ??= (createRequire(import.meta.url)('recheck') as { checkSync: CheckSync }).checkSync;
   // recheck's pure-JavaScript analyser, in this thread: no worker, no Java, no native helper
