@@ -36,10 +36,9 @@ export default defineAction<Args>({
     return {
       reads: byField === undefined ? [keyField] : [keyField, byField],
       act(entry) {
-        // Pyruse compat: an absent key field is an error (Python's entry[for]), which stops the entry
-        // and is logged; a field holding None (a group that did not take part) counts under None
-        if (entry[keyField] === undefined) throw new Error(`field "${keyField}" is missing`);
-        const value = counter.raise(counterKeyOf(entry[keyField]), eventTimeOf(entry, ctx.clock), keepMicros,
+        // Pyruse compat: a key field that is missing or holds None (a group that did not take part)
+        // is counted under None, as Pyruse does; the entry goes on
+        const value = counter.raise(counterKeyOf(entry[keyField] ?? null), eventTimeOf(entry, ctx.clock), keepMicros,
           byField === undefined ? by : amountOf(entry[byField]));
         if (save !== undefined) entry[save] = value;
       },

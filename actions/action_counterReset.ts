@@ -26,9 +26,8 @@ export default defineAction<Args>({
     return {
       reads: [keyField],
       act(entry) {
-        // Pyruse compat: as counterRaise, an absent field stops the entry, None is a key
-        if (entry[keyField] === undefined) throw new Error(`field "${keyField}" is missing`);
-        counter.reset(counterKeyOf(entry[keyField]), eventTimeOf(entry, ctx.clock), graceMicros);
+        // Pyruse compat: as counterRaise, a missing field or None resets the count kept under None
+        counter.reset(counterKeyOf(entry[keyField] ?? null), eventTimeOf(entry, ctx.clock), graceMicros);
         // Pyruse compat: the value after a reset is always 0
         if (save !== undefined) entry[save] = 0;
       },

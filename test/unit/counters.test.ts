@@ -148,11 +148,25 @@ describe('action_counterRaise and action_counterReset', () => {
     expect([a.ip, a.fails, b.fails, c.fails]).toEqual([null, 1, 2, 1]);
   });
 
-  it('a missing key field stops the entry with a logged error, as Python\'s entry[for] does', async () => {
-    const { program } = await build(config);
-    const e: Record<string, unknown> = { what: 'fail', __REALTIME_TIMESTAMP: 0 };
-    const log = await run(program!, e);
-    expect(e.fails).toBeUndefined();
-    expect(log.lines.join("\n")).toContain('field "ip" is missing');
+  it('a missing key field is counted under None with the None key, and the entry goes on', async () => {
+    const { program } = await build({ actions: { Raise: [
+      { filter: 'filter_pcre', args: { field: 'MESSAGE', re: '^fail(?: from (?P<ip>\\S+))?$' } },
+      { action: 'action_counterRaise', args: { counter: 'ssh', for: 'host', save: 'fails' } },
+      { action: 'action_setField', args: { field: 'after', value: 'reached' } },
+    ], Reset: [
+      { filter: 'filter_equals', args: { field: 'MESSAGE', value: 'ok' } },
+      { action: 'action_counterReset', args: { counter: 'ssh', for: 'host', save: 'fails' } },
+    ] } });
+    const missing = [{ MESSAGE: 'fail' }, { MESSAGE: 'fail' }] as Record<string, unknown>[];
+    for (const e of missing) await run(program!, e);
+    expect(missing.map((e) => [e.fails, e.after])).toEqual([[1, 'reached'], [2, 'reached']]);
+    // None held in the field is the same key as a missing field
+    const none: Record<string, unknown> = { MESSAGE: 'fail', host: null };
+    await run(program!, none);
+    expect(none.fails).toBe(3);
+    await run(program!, { MESSAGE: 'ok' });
+    const again: Record<string, unknown> = { MESSAGE: 'fail' };
+    await run(program!, again);
+    expect(again.fails).toBe(1);
   });
 });
