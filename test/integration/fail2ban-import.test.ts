@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { importFail2ban, type ImportResult } from '../../src/fail2ban/import.js';
-import { peruseAsync } from '../helpers/cli.js';
+import type { ImportResult } from '../../src/fail2ban/import.js';
+import { peruseAsync, runOk } from '../helpers/cli.js';
 import { REMOTE } from '../helpers/journal-fixtures.js';
 import {
   configWithEveryFilter, expectationsOf, FAIL2BAN_DIR, sampleFiles, shippedFilters, table, TOP_JAILS, type JailResult,
@@ -37,11 +37,15 @@ describe('peruse import fail2ban on Debian\'s fail2ban', () => {
   let result: ImportResult;
   let work: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     ({ dir, jails } = configWithEveryFilter());
-    result = importFail2ban(dir, jails);
+    // in another process: the import judges each pattern's backtracking (recheck, seconds each), minutes of
+    // synchronous work that would starve this worker's RPC to vitest (60 s timeout)
+    const script = `const { importFail2ban } = await import(${JSON.stringify(path.join(root, 'dist/src/fail2ban/import.js'))});
+      process.stdout.write(JSON.stringify(importFail2ban(${JSON.stringify(dir)}, ${JSON.stringify(jails)})));`;
+    result = JSON.parse((await runOk('node', ['--input-type=module', '-e', script])).stdout) as ImportResult;
     work = mkdtempSync(path.join(tmpdir(), 'peruse-f2b-work-'));
-  });
+  }, 600_000);
 
   it('every filter fail2ban ships is either converted or listed with a reason, and peruse check accepts the config', async () => {
     const reports = new Map(result.reports.map((r) => [r.jail, r]));
