@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Logger } from '../system/log.js';
 import { LapiClient, LapiError, type LapiAlert, type LapiDecision } from './client.js';
@@ -38,7 +38,8 @@ export class Publisher {
   private wake: (() => void) | undefined;
   private failures = 0;
   private seq = 0;
-  private readonly batchPrefix = `${hostname()}-${process.pid}-${Date.now().toString(36)}`;
+  // node:os by require: its module facade would load at every start, crowdsec configured or not
+  private readonly batchPrefix = `${(createRequire(import.meta.url)('node:os') as typeof import('node:os')).hostname()}-${process.pid}-${Date.now().toString(36)}`;
   private readonly idleWaiters: (() => void)[] = [];
 
   constructor(private readonly settings: LapiSettings, private readonly options: PublisherOptions) {

@@ -1,11 +1,13 @@
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
 import { readRegularFile } from '../state/safe-file.js';
 
 export interface Verdict { refusal?: string; note?: string }
+
+// node:crypto and node:os by require when a pattern needs judging: their ES module facades cost
+// every start (`check` of a config without such a pattern never needs them)
+const requireHere = createRequire(import.meta.url);
 
 /**
  * Changes when the judgement changes (redos.ts): verdicts of an older judge or recheck are not
@@ -22,7 +24,7 @@ export function verdictCacheFile(): string {
   const dir = process.env.PERUSE_CACHE_DIR
     ?? process.env.CACHE_DIRECTORY?.split(':')[0]
     ?? (process.getuid?.() === 0 ? '/var/cache/peruse'
-      : path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'peruse'));
+      : path.join(process.env.XDG_CACHE_HOME || path.join((requireHere('node:os') as typeof import('node:os')).homedir(), '.cache'), 'peruse'));
   return path.join(dir, 'regex-verdicts.json');
 }
 
@@ -31,7 +33,7 @@ let loaded: { file: string; tag: string; verdicts: Record<string, Verdict> } | u
 function cache(): NonNullable<typeof loaded> {
   const file = verdictCacheFile();
   if (loaded?.file === file) return loaded;
-  const recheckVersion = (createRequire(import.meta.url)('recheck/package.json') as { version: string }).version;
+  const recheckVersion = (requireHere('recheck/package.json') as { version: string }).version;
   const tag = `recheck ${recheckVersion}, judge ${JUDGE_VERSION}`;
   let verdicts: Record<string, Verdict> = {};
   try {
@@ -44,7 +46,7 @@ function cache(): NonNullable<typeof loaded> {
   return loaded;
 }
 
-const keyOf = (source: string, flags: string): string => createHash('sha256').update(`${flags}/${source}`).digest('base64url');
+const keyOf = (source: string, flags: string): string => (requireHere('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(`${flags}/${source}`).digest('base64url');
 
 export function cachedVerdict(source: string, flags: string): Verdict | undefined {
   const found = cache().verdicts[keyOf(source, flags)];
