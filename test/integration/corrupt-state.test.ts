@@ -1,36 +1,30 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PERUSE_BIN as PERUSE } from '../helpers/cli.js';
 import { ExportText, REMOTE } from '../helpers/journal-fixtures.js';
+import { endAfterAll, sleep } from '../helpers/processes.js';
 import { createNetNs, nftElements, type NetNs } from './netns.js';
 
 // Damaged state files under the real CLI (`node bin/peruse.js`): real journal files, real nft in a
 // namespace. Nothing here may stop the daemon, block, lose a ban or print a stack trace.
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const PERUSE = path.join(ROOT, 'bin/peruse.js');
 const TABLES = 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; }; }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; }; }\n';
 const SET = 'ip Inet4 ssh_ban';
 const STACK = /^\s+at /m;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let ns: NetNs;
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
-beforeAll(() => { ns = createNetNs('corrupt'); });
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  ns.remove();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+const { children, namespaces, tempDir } = endAfterAll();
+beforeAll(() => {
+  ns = createNetNs('corrupt');
+  namespaces.push(ns);
 });
 
 interface Setup { dir: string; journal: string; storage: string; config: string }
 
 /** A config banning at the first SSH failure, with real nft in the namespace (its sets emptied). */
 function setup(): Setup {
-  const dir = mkdtempSync(path.join(tmpdir(), 'peruse-corrupt-'));
-  dirs.push(dir);
+  const dir = tempDir('peruse-corrupt-');
   const s = { dir, journal: path.join(dir, 'journal'), storage: path.join(dir, 'storage'), config: path.join(dir, 'peruse.json') };
   mkdirSync(s.journal);
   mkdirSync(s.storage);

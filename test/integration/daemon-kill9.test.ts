@@ -1,30 +1,20 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runOk } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { PERUSE_BIN as PERUSE, runOk } from '../helpers/cli.js';
 import { GEN_CORPUS, REMOTE } from '../helpers/journal-fixtures.js';
-import { createNetNs, nftElements, type NetNs } from './netns.js';
+import { endAfterAll, sleep } from '../helpers/processes.js';
+import { createNetNs, nftElements } from './netns.js';
 
 // kill -9 of `peruse run` right after it wrote its checkpoint, on a real journal (gen-corpus →
 // systemd-journal-remote), with real nft in a namespace made slow (0.3 s a call) so bans wait in
 // the queue while the checkpoint moves on. After every kill the daemon is started again; at the
 // end the firewall and the ban store must hold exactly the corpus's ground truth.
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const PERUSE = path.join(ROOT, 'bin/peruse.js');
 const BENCH_CONFIG = '/work/shared/corpus/bench-config.json';
 const TABLES = 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; }; }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; }; }\n';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const namespaces: NetNs[] = [];
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const ns of namespaces) ns.remove();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const { children, namespaces, tempDir } = endAfterAll();
 
 interface Run { child: ChildProcess; stderr: () => string; exited: Promise<number | null> }
 
@@ -78,8 +68,7 @@ describe('kill -9 of peruse run right after a checkpoint write', () => {
     const ns = createNetNs('kill9');
     namespaces.push(ns);
     ns.run(['nft', '-f', '-'], TABLES);
-    const dir = mkdtempSync(path.join(tmpdir(), 'peruse-kill9-'));
-    dirs.push(dir);
+    const dir = tempDir('peruse-kill9-');
     const journal = path.join(dir, 'journal');
     mkdirSync(journal);
     // recent event times: the bans (86 400 s) still hold when the daemon applies them

@@ -1,32 +1,17 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { PERUSE_BIN as PERUSE } from '../helpers/cli.js';
 import { ExportText, REMOTE } from '../helpers/journal-fixtures.js';
-import { createNetNs, nftElements, type NetNs } from './netns.js';
+import { endAfterAll, sleep } from '../helpers/processes.js';
+import { createNetNs, nftElements } from './netns.js';
 
 // Firewall commands and sendmail that never exit: real scripts that ignore SIGTERM and leave a
 // child holding their stdout, run by the real daemon (journal files, nft in a namespace) and replay.
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const PERUSE = path.join(ROOT, 'bin/peruse.js');
 const TABLES = 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; }; }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; }; }\n';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const namespaces: NetNs[] = [];
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const ns of namespaces) ns.remove();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'peruse-hung-'));
-  dirs.push(dir);
-  return dir;
-}
+const { children, namespaces, tempDir } = endAfterAll();
 
 /**
  * A script deaf to SIGTERM that starts a child holding its stdout and hangs; it appends both pids to
@@ -109,7 +94,7 @@ describe('a firewall command that never exits', () => {
     const ns = createNetNs('hung-nft');
     namespaces.push(ns);
     ns.run(['nft', '-f', '-'], TABLES);
-    const dir = tempDir();
+    const dir = tempDir('peruse-hung-');
     const journal = path.join(dir, 'journal');
     mkdirSync(journal);
     const pids = path.join(dir, 'nft.pids');
@@ -132,7 +117,7 @@ describe('a firewall command that never exits', () => {
   }, 60_000);
 
   it('still running when the daemon stops, it is killed with its child: no orphan is left', async () => {
-    const dir = tempDir();
+    const dir = tempDir('peruse-hung-');
     const journal = path.join(dir, 'journal');
     mkdirSync(journal);
     const pids = path.join(dir, 'nft.pids');
@@ -159,7 +144,7 @@ describe('a firewall command that never exits', () => {
 
 describe('a sendmail that never exits', () => {
   it('replay ends, the hung sendmail and its child are killed, and the full queue says once what it dropped', async () => {
-    const dir = tempDir();
+    const dir = tempDir('peruse-hung-');
     const pids = path.join(dir, 'sendmail.pids');
     const sendmail = hangingScript(dir, 'sendmail-hangs', pids);
     const config = path.join(dir, 'peruse.json');

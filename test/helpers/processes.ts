@@ -1,0 +1,41 @@
+// What the tests that start real processes share: waiting, and ending what they started.
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll } from 'vitest';
+import type { NetNs } from '../integration/netns.js';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** What a test file starts and must not leave behind: push onto these, or make dirs with tempDir. */
+export interface Leftovers {
+  readonly children: ChildProcess[];
+  readonly namespaces: NetNs[];
+  readonly dirs: string[];
+  /** A new directory under the system temp dir, its name starting with `prefix`. */
+  tempDir(prefix: string): string;
+}
+
+/**
+ * Registers an afterAll (call it at the top of a test file) that kills the children still running,
+ * deletes the network namespaces and removes the directories, even when a test failed midway.
+ */
+export function endAfterAll(): Leftovers {
+  const left: Leftovers = {
+    children: [],
+    namespaces: [],
+    dirs: [],
+    tempDir(prefix) {
+      const dir = mkdtempSync(path.join(tmpdir(), prefix));
+      left.dirs.push(dir);
+      return dir;
+    },
+  };
+  afterAll(() => {
+    for (const child of left.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const ns of left.namespaces) ns.remove();
+    for (const dir of left.dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  return left;
+}
