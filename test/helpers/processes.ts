@@ -1,12 +1,22 @@
-// What the tests that start real processes share: waiting, and ending what they started.
+// What the tests that start real processes share: waiting, telling a process alive, ending what they started.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import type { NetNs } from '../integration/netns.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** In the process table and not a zombie (a killed child not yet reaped is dead). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 /** What a test file starts and must not leave behind: push onto these, or make dirs with tempDir. */
 export interface Leftovers {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PERUSE_BIN as PERUSE } from '../helpers/cli.js';
 import { ExportText, REMOTE } from '../helpers/journal-fixtures.js';
-import { endAfterAll, sleep } from '../helpers/processes.js';
+import { alive, endAfterAll, sleep } from '../helpers/processes.js';
 import { createNetNs, nftElements } from './netns.js';
 
 // Firewall commands and sendmail that never exit: real scripts that ignore SIGTERM and leave a
@@ -28,15 +28,6 @@ echo "$$ $!" >> ${pids}
 while :; do sleep 1; done
 `, { mode: 0o755 });
   return file;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 const pidsIn = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).map(Number) : []);
