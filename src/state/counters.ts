@@ -1,6 +1,6 @@
 import { detached } from '../text/detached.js';
 import { ExpiryQueue } from './expiry-queue.js';
-import type { Persistent } from './state.js';
+import { NamedMemories } from './named-memories.js';
 
 /** Default hard cap of keys per counter (config `limits.counterKeys`). */
 export const DEFAULT_COUNTER_KEYS = 100_000;
@@ -225,37 +225,14 @@ function insertSorted(ticks: number[], deadline: number): void {
   else ticks.splice(i, 0, deadline);
 }
 
-/** Every counter category, by name; saved with the journal cursor. */
-export class CounterStore implements Persistent {
-  private readonly counters = new Map<string, Counter>();
-  private maxKeys = DEFAULT_COUNTER_KEYS;
-  private readonly readMaxKeys = () => this.maxKeys;
-
-  /** Sets the hard cap of keys per counter (config `limits.counterKeys`). */
-  limitKeys(maxKeys: number | undefined): void {
-    if (maxKeys !== undefined && maxKeys >= 1) this.maxKeys = maxKeys;
+/** Every counter category, by name, capped at `limits.counterKeys` keys each; saved with the journal cursor. */
+export class CounterStore extends NamedMemories<Counter, SavedKey> {
+  constructor() {
+    super(DEFAULT_COUNTER_KEYS, (maxKeys) => new Counter(maxKeys), isSavedKey);
   }
 
   counter(name: string): Counter {
-    let counter = this.counters.get(name);
-    if (counter === undefined) {
-      counter = new Counter(this.readMaxKeys);
-      this.counters.set(name, counter);
-    }
-    return counter;
-  }
-
-  snapshot(): Record<string, SavedKey[]> {
-    const out: Record<string, SavedKey[]> = {};
-    for (const [name, counter] of this.counters) out[name] = counter.snapshot();
-    return out;
-  }
-
-  restore(data: unknown, nowMicros: number): void {
-    if (typeof data !== 'object' || data === null) return;
-    for (const [name, saved] of Object.entries(data as Record<string, unknown>)) {
-      if (Array.isArray(saved)) this.counter(name).restore(saved.filter(isSavedKey), nowMicros);
-    }
+    return this.named(name);
   }
 }
 

@@ -1,5 +1,5 @@
 import { ExpiryQueue } from './expiry-queue.js';
-import type { Persistent } from './state.js';
+import { NamedMemories } from './named-memories.js';
 
 /** Default hard cap of remembered sessions per memory (config `limits.sessionKeys`). */
 export const DEFAULT_SESSION_KEYS = 100_000;
@@ -119,37 +119,14 @@ export class SessionMemory {
   }
 }
 
-/** Every session memory, by name; saved with the journal cursor. */
-export class SessionStore implements Persistent {
-  private readonly memories = new Map<string, SessionMemory>();
-  private maxKeys = DEFAULT_SESSION_KEYS;
-  private readonly readMaxKeys = () => this.maxKeys;
-
-  /** Sets the hard cap of sessions per memory (config `limits.sessionKeys`). */
-  limitKeys(maxKeys: number | undefined): void {
-    if (maxKeys !== undefined && maxKeys >= 1) this.maxKeys = maxKeys;
+/** Every session memory, by name, capped at `limits.sessionKeys` sessions each; saved with the journal cursor. */
+export class SessionStore extends NamedMemories<SessionMemory, SavedSession> {
+  constructor() {
+    super(DEFAULT_SESSION_KEYS, (maxKeys) => new SessionMemory(maxKeys), isSavedSession);
   }
 
   memory(name: string): SessionMemory {
-    let memory = this.memories.get(name);
-    if (!memory) {
-      memory = new SessionMemory(this.readMaxKeys);
-      this.memories.set(name, memory);
-    }
-    return memory;
-  }
-
-  snapshot(): Record<string, SavedSession[]> {
-    const out: Record<string, SavedSession[]> = {};
-    for (const [name, memory] of this.memories) out[name] = memory.snapshot();
-    return out;
-  }
-
-  restore(data: unknown, nowMicros: number): void {
-    if (typeof data !== 'object' || data === null) return;
-    for (const [name, saved] of Object.entries(data as Record<string, unknown>)) {
-      if (Array.isArray(saved)) this.memory(name).restore(saved.filter(isSavedSession), nowMicros);
-    }
+    return this.named(name);
   }
 }
 
