@@ -1,6 +1,7 @@
 import { detached } from '../text/detached.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { NamedMemories } from './named-memories.js';
+import { TouchOrder } from './touch-order.js';
 
 /** Default hard cap of keys per counter (config `limits.counterKeys`). */
 export const DEFAULT_COUNTER_KEYS = 100_000;
@@ -34,49 +35,6 @@ interface KeyCount {
   gone: boolean;
 }
 
-/**
- * Keys in least-recently-touched order, as (sequence, key) pairs appended at each touch; older
- * pairs of a key are stale and skipped. (A JS Map cannot serve: evicting its first key again and
- * again walks over the holes left by the previous deletions, O(n) each time.) The pairs hold the
- * key's record itself, so telling a stale pair needs no lookup in a map of a million keys.
- */
-class TouchOrder {
-  private seqs: number[] = [];
-  private counts: KeyCount[] = [];
-  private head = 0;
-  private sequence = 0;
-
-  touch(count: KeyCount): number {
-    this.seqs.push(++this.sequence);
-    this.counts.push(count);
-    return this.sequence;
-  }
-
-  /** The least recently touched live key (removed from the order). */
-  shift(): KeyCount | undefined {
-    while (this.head < this.counts.length) {
-      const count = this.counts[this.head]!, seq = this.seqs[this.head]!;
-      this.head++;
-      if (isCurrent(count, seq)) return count;
-    }
-    return undefined;
-  }
-
-  /** Drops consumed and stale pairs once they outnumber the live ones (amortised O(1) per touch). */
-  compact(liveCount: number): void {
-    if (this.counts.length - this.head <= 4 * liveCount + 1024) return;
-    const seqs: number[] = [], counts: KeyCount[] = [];
-    for (let i = this.head; i < this.counts.length; i++) {
-      if (isCurrent(this.counts[i]!, this.seqs[i]!)) { seqs.push(this.seqs[i]!); counts.push(this.counts[i]!); }
-    }
-    this.seqs = seqs;
-    this.counts = counts;
-    this.head = 0;
-  }
-}
-
-const isCurrent = (count: KeyCount, seq: number): boolean => !count.gone && count.touched === seq;
-
 type SavedKey = [key: CounterKey, ticks: number[], forever: number, graceUntil: number];
 
 /**
@@ -90,7 +48,7 @@ export class Counter {
   private readonly queues = new Map<number, ExpiryQueue<KeyCount>>();
   /** The queues' values as an array: walked at every raise, where a Map iterator would allocate. */
   private queueList: ExpiryQueue<KeyCount>[] = [];
-  private readonly order = new TouchOrder();
+  private readonly order = new TouchOrder<KeyCount>();
   private now = 0;
   /** Bound once: popping expiries must not allocate a closure per entry. */
   private readonly reclaim = (count: KeyCount): void => {

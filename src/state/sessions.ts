@@ -1,5 +1,6 @@
 import { ExpiryQueue } from './expiry-queue.js';
 import { NamedMemories } from './named-memories.js';
+import { TouchOrder } from './touch-order.js';
 
 /** Default hard cap of remembered sessions per memory (config `limits.sessionKeys`). */
 export const DEFAULT_SESSION_KEYS = 100_000;
@@ -27,9 +28,7 @@ export class SessionMemory {
   private readonly sessions = new Map<string, Session>();
   private readonly queues = new Map<number, ExpiryQueue<Session>>();
   private queueList: ExpiryQueue<Session>[] = [];
-  private order: { seq: number; session: Session }[] = [];
-  private orderHead = 0;
-  private sequence = 0;
+  private readonly order = new TouchOrder<Session>();
   private now = 0;
   private readonly reclaim = (session: Session): void => {
     if (!session.gone && session.expires <= this.now) this.delete(session);
@@ -52,14 +51,13 @@ export class SessionMemory {
     Object.assign(session.values, values);
     session.expires = nowMicros + keepMicros;
     this.queue(keepMicros).push(session.expires, session);
-    session.touched = ++this.sequence;
-    this.order.push({ seq: session.touched, session });
+    session.touched = this.order.touch(session);
     while (this.sessions.size > this.maxKeys()) {
-      const oldest = this.shiftOldest();
+      const oldest = this.order.shift();
       if (!oldest) break;
       this.delete(oldest);
     }
-    this.compactOrder();
+    this.order.compact(this.sessions.size);
   }
 
   /** The live session's fields, or undefined. */
@@ -102,20 +100,6 @@ export class SessionMemory {
   private delete(session: Session): void {
     session.gone = true;
     this.sessions.delete(session.key);
-  }
-
-  private shiftOldest(): Session | undefined {
-    while (this.orderHead < this.order.length) {
-      const { seq, session } = this.order[this.orderHead++]!;
-      if (!session.gone && session.touched === seq) return session;
-    }
-    return undefined;
-  }
-
-  private compactOrder(): void {
-    if (this.order.length - this.orderHead <= 4 * this.sessions.size + 1024) return;
-    this.order = this.order.slice(this.orderHead).filter(({ seq, session }) => !session.gone && session.touched === seq);
-    this.orderHead = 0;
   }
 }
 
