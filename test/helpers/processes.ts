@@ -1,10 +1,11 @@
 // What the tests that start real processes share: waiting, telling a process alive, ending what they started.
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
-import type { NetNs } from '../integration/netns.js';
+import { createNetNs, type NetNs } from '../integration/netns.js';
+import { PERUSE_BIN } from './cli.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -18,13 +19,24 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** What a test file starts and must not leave behind: push onto these, or make dirs with tempDir. */
+/** A `peruse run` started by a test: its stderr so far, and its exit code once it exits. */
+export interface Daemon {
+  child: ChildProcess;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+/** What a test file starts and must not leave behind: push onto these, or start it through the methods. */
 export interface Leftovers {
   readonly children: ChildProcess[];
   readonly namespaces: NetNs[];
   readonly dirs: string[];
   /** A new directory under the system temp dir, its name starting with `prefix`. */
   tempDir(prefix: string): string;
+  /** A new network namespace (createNetNs). */
+  netns(tag: string): NetNs;
+  /** `peruse run --config CONFIG` in `cwd`. */
+  startDaemon(config: string, cwd: string): Daemon;
 }
 
 /**
@@ -40,6 +52,19 @@ export function endAfterAll(): Leftovers {
       const dir = mkdtempSync(path.join(tmpdir(), prefix));
       left.dirs.push(dir);
       return dir;
+    },
+    netns(tag) {
+      const ns = createNetNs(tag);
+      left.namespaces.push(ns);
+      return ns;
+    },
+    startDaemon(config, cwd) {
+      const child = spawn('node', [PERUSE_BIN, 'run', '--config', config], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+      left.children.push(child);
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      return { child, stderr: () => stderr, exited };
     },
   };
   afterAll(() => {

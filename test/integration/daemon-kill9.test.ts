@@ -1,11 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PERUSE_BIN as PERUSE, runOk } from '../helpers/cli.js';
+import { runOk } from '../helpers/cli.js';
 import { GEN_CORPUS, REMOTE } from '../helpers/journal-fixtures.js';
-import { endAfterAll, sleep } from '../helpers/processes.js';
-import { createNetNs, nftElements } from './netns.js';
+import { endAfterAll, sleep, type Daemon } from '../helpers/processes.js';
+import { nftElements } from './netns.js';
 
 // kill -9 of `peruse run` right after it wrote its checkpoint, on a real journal (gen-corpus →
 // systemd-journal-remote), with real nft in a namespace made slow (0.3 s a call) so bans wait in
@@ -14,18 +14,7 @@ import { createNetNs, nftElements } from './netns.js';
 const BENCH_CONFIG = '/work/shared/corpus/bench-config.json';
 const TABLES = 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; }; }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; }; }\n';
 
-const { children, namespaces, tempDir } = endAfterAll();
-
-interface Run { child: ChildProcess; stderr: () => string; exited: Promise<number | null> }
-
-function startDaemon(config: string, cwd: string): Run {
-  const child = spawn('node', [PERUSE, 'run', '--config', config], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stderr: () => stderr, exited };
-}
+const { netns, startDaemon, tempDir } = endAfterAll();
 
 /** The journalctl children of a killed daemon would linger until their next write. */
 function killChildrenOf(pid: number | undefined): void {
@@ -48,7 +37,7 @@ function checkpointIdentity(file: string): string | undefined {
 }
 
 /** Waits for `count` new checkpoint writes, polling the file every millisecond or so. */
-async function waitForCheckpointWrites(file: string, count: number, run: Run, timeoutMs = 60_000): Promise<number> {
+async function waitForCheckpointWrites(file: string, count: number, run: Daemon, timeoutMs = 60_000): Promise<number> {
   let last = checkpointIdentity(file);
   let seen = 0;
   const deadline = Date.now() + timeoutMs;
@@ -65,8 +54,7 @@ const savedCursor = (file: string) => (existsSync(file) ? (JSON.parse(readFileSy
 
 describe('kill -9 of peruse run right after a checkpoint write', () => {
   it('never loses a ban: after kills following checkpoint writes and a run to the end, nft and the store hold exactly the ground truth', async () => {
-    const ns = createNetNs('kill9');
-    namespaces.push(ns);
+    const ns = netns('kill9');
     ns.run(['nft', '-f', '-'], TABLES);
     const dir = tempDir('peruse-kill9-');
     const journal = path.join(dir, 'journal');

@@ -5,13 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { PERUSE_BIN as PERUSE } from '../helpers/cli.js';
 import { ExportText, REMOTE } from '../helpers/journal-fixtures.js';
 import { alive, endAfterAll, sleep } from '../helpers/processes.js';
-import { createNetNs, nftElements } from './netns.js';
+import { nftElements } from './netns.js';
 
 // Firewall commands and sendmail that never exit: real scripts that ignore SIGTERM and leave a
 // child holding their stdout, run by the real daemon (journal files, nft in a namespace) and replay.
 const TABLES = 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; }; }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; }; }\n';
 
-const { children, namespaces, tempDir } = endAfterAll();
+const { children, netns, startDaemon, tempDir } = endAfterAll();
 
 /**
  * A script deaf to SIGTERM that starts a child holding its stdout and hangs; it appends both pids to
@@ -71,19 +71,9 @@ function daemonConfig(dir: string, journal: string, nft: string[]): string {
   return file;
 }
 
-function startDaemon(config: string, cwd: string) {
-  const child = spawn('node', [PERUSE, 'run', '--config', config], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stderr: () => stderr, exited };
-}
-
 describe('a firewall command that never exits', () => {
   it('is killed with its whole process group at its deadline, logged, and its bans are retried: every ban reaches nft', async () => {
-    const ns = createNetNs('hung-nft');
-    namespaces.push(ns);
+    const ns = netns('hung-nft');
     ns.run(['nft', '-f', '-'], TABLES);
     const dir = tempDir('peruse-hung-');
     const journal = path.join(dir, 'journal');
