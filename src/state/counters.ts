@@ -1,5 +1,5 @@
 import { detached } from '../text/detached.js';
-import { ExpiryQueue } from './expiry-queue.js';
+import { ExpiryQueues } from './expiry-queue.js';
 import { NamedMemories } from './named-memories.js';
 import { TouchOrder } from './touch-order.js';
 
@@ -45,9 +45,7 @@ type SavedKey = [key: CounterKey, ticks: number[], forever: number, graceUntil: 
  */
 export class Counter {
   private readonly keys = new Map<CounterKey, KeyCount>();
-  private readonly queues = new Map<number, ExpiryQueue<KeyCount>>();
-  /** The queues' values as an array: walked at every raise, where a Map iterator would allocate. */
-  private queueList: ExpiryQueue<KeyCount>[] = [];
+  private readonly expiries = new ExpiryQueues<KeyCount>();
   private readonly order = new TouchOrder<KeyCount>();
   private now = 0;
   /** Bound once: popping expiries must not allocate a closure per entry. */
@@ -73,7 +71,7 @@ export class Counter {
     else {
       const deadline = nowMicros + keepMicros;
       for (let i = 0; i < by; i++) insertSorted(count.ticks, deadline);
-      this.queue(keepMicros).push(deadline, count);
+      this.expiries.of(keepMicros).push(deadline, count);
     }
     return count.ticks.length + count.forever;
   }
@@ -90,7 +88,7 @@ export class Counter {
     count.ticks.length = 0;
     count.forever = 0;
     count.graceUntil = nowMicros + graceMicros;
-    this.queue(graceMicros).push(count.graceUntil, count);
+    this.expiries.of(graceMicros).push(count.graceUntil, count);
     return 0;
   }
 
@@ -124,7 +122,7 @@ export class Counter {
     }
     // restored expiries have mixed durations: one sorted queue of their own
     deadlines.sort((a, b) => a[0] - b[0]);
-    const queue = this.queue(-1);
+    const queue = this.expiries.of(-1);
     for (const [deadline, count] of deadlines) queue.push(deadline, count);
   }
 
@@ -153,18 +151,7 @@ export class Counter {
 
   private expire(nowMicros: number): void {
     if (nowMicros > this.now) this.now = nowMicros;
-    const queues = this.queueList;
-    for (let i = 0; i < queues.length; i++) queues[i]!.popDue(this.now, this.reclaim);
-  }
-
-  private queue(durationMicros: number): ExpiryQueue<KeyCount> {
-    let queue = this.queues.get(durationMicros);
-    if (queue === undefined) {
-      queue = new ExpiryQueue<KeyCount>();
-      this.queues.set(durationMicros, queue);
-      this.queueList = [...this.queues.values()];
-    }
-    return queue;
+    this.expiries.popDue(this.now, this.reclaim);
   }
 }
 

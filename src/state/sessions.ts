@@ -1,4 +1,4 @@
-import { ExpiryQueue } from './expiry-queue.js';
+import { ExpiryQueues } from './expiry-queue.js';
 import { NamedMemories } from './named-memories.js';
 import { TouchOrder } from './touch-order.js';
 
@@ -26,8 +26,7 @@ type SavedSession = [key: string, values: Values, expires: number];
  */
 export class SessionMemory {
   private readonly sessions = new Map<string, Session>();
-  private readonly queues = new Map<number, ExpiryQueue<Session>>();
-  private queueList: ExpiryQueue<Session>[] = [];
+  private readonly expiries = new ExpiryQueues<Session>();
   private readonly order = new TouchOrder<Session>();
   private now = 0;
   private readonly reclaim = (session: Session): void => {
@@ -50,7 +49,7 @@ export class SessionMemory {
     }
     Object.assign(session.values, values);
     session.expires = nowMicros + keepMicros;
-    this.queue(keepMicros).push(session.expires, session);
+    this.expiries.of(keepMicros).push(session.expires, session);
     session.touched = this.order.touch(session);
     while (this.sessions.size > this.maxKeys()) {
       const oldest = this.order.shift();
@@ -84,17 +83,7 @@ export class SessionMemory {
 
   private expire(nowMicros: number): void {
     if (nowMicros > this.now) this.now = nowMicros;
-    for (const queue of this.queueList) queue.popDue(this.now, this.reclaim);
-  }
-
-  private queue(keepMicros: number): ExpiryQueue<Session> {
-    let queue = this.queues.get(keepMicros);
-    if (!queue) {
-      queue = new ExpiryQueue();
-      this.queues.set(keepMicros, queue);
-      this.queueList = [...this.queues.values()];
-    }
-    return queue;
+    this.expiries.popDue(this.now, this.reclaim);
   }
 
   private delete(session: Session): void {
