@@ -1,21 +1,14 @@
-import { defineAction, eventTimeOf, sessionKeyOf } from '../src/modules/api.js';
+import { defineAction, eventTimeOf, sessionKeyOf, sessionReferenceSchema, type SessionReferenceArgs } from '../src/modules/api.js';
 
-interface Args { session: string; key: string[]; fields?: string[]; forget?: boolean }
+interface Args extends SessionReferenceArgs { fields?: string[]; forget?: boolean }
 
 export default defineAction<Args>({
   name: 'action_sessionRecall',
   summary: 'Copies into this entry the fields remembered for its session by action_sessionRemember (fields the entry already has are kept).',
-  argsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['session', 'key'],
-    properties: {
-      session: { type: 'string', description: 'Session memory name, as in action_sessionRemember.' },
-      key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Fields that together name the session, as in action_sessionRemember.' },
-      fields: { type: 'array', items: { type: 'string' }, description: 'Only these fields (default: all remembered).' },
-      forget: { type: 'boolean', description: 'Forget the session once recalled (its last entry).' },
-    },
-  },
+  argsSchema: sessionReferenceSchema({
+    fields: { type: 'array', items: { type: 'string' }, description: 'Only these fields (default: all remembered).' },
+    forget: { type: 'boolean', description: 'Forget the session once recalled (its last entry).' },
+  }),
   create(args, ctx) {
     const sessions = ctx.state.sessions.memory(args.session);
     const { key, fields, forget } = args;

@@ -24,6 +24,7 @@ export { lifetimeBits } from '../state/dnat.js';
 export { counterKeyOf } from '../state/counters.js';
 export { pythonTypeOfField } from '../journal/fields.js';
 export { sessionKeyOf } from '../state/sessions.js';
+export { sessionReferenceSchema, type SessionReferenceArgs } from './session-args.js';
 // natfw is a pure library; action_natfwTrace is its log-chain face
 export { DEFAULT_ARCHIVE_DIR } from '../natfw/defaults.js';
 export type { ArchiveStore } from '../natfw/archive.js';

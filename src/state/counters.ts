@@ -1,6 +1,7 @@
 import { detached } from '../text/detached.js';
-import { ExpiryQueue } from './expiry-queue.js';
-import type { Persistent } from './state.js';
+import { ExpiryQueues } from './expiry-queue.js';
+import { NamedMemories } from './named-memories.js';
+import { TouchOrder } from './touch-order.js';
 
 /** Default hard cap of keys per counter (config `limits.counterKeys`). */
 export const DEFAULT_COUNTER_KEYS = 100_000;
@@ -34,49 +35,6 @@ interface KeyCount {
   gone: boolean;
 }
 
-/**
- * Keys in least-recently-touched order, as (sequence, key) pairs appended at each touch; older
- * pairs of a key are stale and skipped. (A JS Map cannot serve: evicting its first key again and
- * again walks over the holes left by the previous deletions, O(n) each time.) The pairs hold the
- * key's record itself, so telling a stale pair needs no lookup in a map of a million keys.
- */
-class TouchOrder {
-  private seqs: number[] = [];
-  private counts: KeyCount[] = [];
-  private head = 0;
-  private sequence = 0;
-
-  touch(count: KeyCount): number {
-    this.seqs.push(++this.sequence);
-    this.counts.push(count);
-    return this.sequence;
-  }
-
-  /** The least recently touched live key (removed from the order). */
-  shift(): KeyCount | undefined {
-    while (this.head < this.counts.length) {
-      const count = this.counts[this.head]!, seq = this.seqs[this.head]!;
-      this.head++;
-      if (isCurrent(count, seq)) return count;
-    }
-    return undefined;
-  }
-
-  /** Drops consumed and stale pairs once they outnumber the live ones (amortised O(1) per touch). */
-  compact(liveCount: number): void {
-    if (this.counts.length - this.head <= 4 * liveCount + 1024) return;
-    const seqs: number[] = [], counts: KeyCount[] = [];
-    for (let i = this.head; i < this.counts.length; i++) {
-      if (isCurrent(this.counts[i]!, this.seqs[i]!)) { seqs.push(this.seqs[i]!); counts.push(this.counts[i]!); }
-    }
-    this.seqs = seqs;
-    this.counts = counts;
-    this.head = 0;
-  }
-}
-
-const isCurrent = (count: KeyCount, seq: number): boolean => !count.gone && count.touched === seq;
-
 type SavedKey = [key: CounterKey, ticks: number[], forever: number, graceUntil: number];
 
 /**
@@ -87,10 +45,8 @@ type SavedKey = [key: CounterKey, ticks: number[], forever: number, graceUntil: 
  */
 export class Counter {
   private readonly keys = new Map<CounterKey, KeyCount>();
-  private readonly queues = new Map<number, ExpiryQueue<KeyCount>>();
-  /** The queues' values as an array: walked at every raise, where a Map iterator would allocate. */
-  private queueList: ExpiryQueue<KeyCount>[] = [];
-  private readonly order = new TouchOrder();
+  private readonly expiries = new ExpiryQueues<KeyCount>();
+  private readonly order = new TouchOrder<KeyCount>();
   private now = 0;
   /** Bound once: popping expiries must not allocate a closure per entry. */
   private readonly reclaim = (count: KeyCount): void => {
@@ -115,7 +71,7 @@ export class Counter {
     else {
       const deadline = nowMicros + keepMicros;
       for (let i = 0; i < by; i++) insertSorted(count.ticks, deadline);
-      this.queue(keepMicros).push(deadline, count);
+      this.expiries.of(keepMicros).push(deadline, count);
     }
     return count.ticks.length + count.forever;
   }
@@ -132,7 +88,7 @@ export class Counter {
     count.ticks.length = 0;
     count.forever = 0;
     count.graceUntil = nowMicros + graceMicros;
-    this.queue(graceMicros).push(count.graceUntil, count);
+    this.expiries.of(graceMicros).push(count.graceUntil, count);
     return 0;
   }
 
@@ -166,7 +122,7 @@ export class Counter {
     }
     // restored expiries have mixed durations: one sorted queue of their own
     deadlines.sort((a, b) => a[0] - b[0]);
-    const queue = this.queue(-1);
+    const queue = this.expiries.of(-1);
     for (const [deadline, count] of deadlines) queue.push(deadline, count);
   }
 
@@ -195,18 +151,7 @@ export class Counter {
 
   private expire(nowMicros: number): void {
     if (nowMicros > this.now) this.now = nowMicros;
-    const queues = this.queueList;
-    for (let i = 0; i < queues.length; i++) queues[i]!.popDue(this.now, this.reclaim);
-  }
-
-  private queue(durationMicros: number): ExpiryQueue<KeyCount> {
-    let queue = this.queues.get(durationMicros);
-    if (queue === undefined) {
-      queue = new ExpiryQueue<KeyCount>();
-      this.queues.set(durationMicros, queue);
-      this.queueList = [...this.queues.values()];
-    }
-    return queue;
+    this.expiries.popDue(this.now, this.reclaim);
   }
 }
 
@@ -225,37 +170,14 @@ function insertSorted(ticks: number[], deadline: number): void {
   else ticks.splice(i, 0, deadline);
 }
 
-/** Every counter category, by name; saved with the journal cursor. */
-export class CounterStore implements Persistent {
-  private readonly counters = new Map<string, Counter>();
-  private maxKeys = DEFAULT_COUNTER_KEYS;
-  private readonly readMaxKeys = () => this.maxKeys;
-
-  /** Sets the hard cap of keys per counter (config `limits.counterKeys`). */
-  limitKeys(maxKeys: number | undefined): void {
-    if (maxKeys !== undefined && maxKeys >= 1) this.maxKeys = maxKeys;
+/** Every counter category, by name, capped at `limits.counterKeys` keys each; saved with the journal cursor. */
+export class CounterStore extends NamedMemories<Counter, SavedKey> {
+  constructor() {
+    super(DEFAULT_COUNTER_KEYS, (maxKeys) => new Counter(maxKeys), isSavedKey);
   }
 
   counter(name: string): Counter {
-    let counter = this.counters.get(name);
-    if (counter === undefined) {
-      counter = new Counter(this.readMaxKeys);
-      this.counters.set(name, counter);
-    }
-    return counter;
-  }
-
-  snapshot(): Record<string, SavedKey[]> {
-    const out: Record<string, SavedKey[]> = {};
-    for (const [name, counter] of this.counters) out[name] = counter.snapshot();
-    return out;
-  }
-
-  restore(data: unknown, nowMicros: number): void {
-    if (typeof data !== 'object' || data === null) return;
-    for (const [name, saved] of Object.entries(data as Record<string, unknown>)) {
-      if (Array.isArray(saved)) this.counter(name).restore(saved.filter(isSavedKey), nowMicros);
-    }
+    return this.named(name);
   }
 }
 

@@ -39,3 +39,30 @@ export class ExpiryQueue<T> {
     this.head = 0;
   }
 }
+
+/**
+ * One ExpiryQueue per duration, so that event time keeps each sorted whatever the mix of durations.
+ * The queues are also held in an array: it is walked at every expiry check, where a Map iterator
+ * would allocate.
+ */
+export class ExpiryQueues<T> {
+  private readonly byDuration = new Map<number, ExpiryQueue<T>>();
+  private list: ExpiryQueue<T>[] = [];
+
+  /** The queue of the items that expire `durationMicros` after they are pushed. */
+  of(durationMicros: number): ExpiryQueue<T> {
+    let queue = this.byDuration.get(durationMicros);
+    if (queue === undefined) {
+      queue = new ExpiryQueue<T>();
+      this.byDuration.set(durationMicros, queue);
+      this.list = [...this.byDuration.values()];
+    }
+    return queue;
+  }
+
+  /** Pops every item of every queue whose deadline is at or before `now`. */
+  popDue(now: number, onDue: (key: T) => void): void {
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) list[i]!.popDue(now, onDue);
+  }
+}

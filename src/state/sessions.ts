@@ -1,5 +1,6 @@
-import { ExpiryQueue } from './expiry-queue.js';
-import type { Persistent } from './state.js';
+import { ExpiryQueues } from './expiry-queue.js';
+import { NamedMemories } from './named-memories.js';
+import { TouchOrder } from './touch-order.js';
 
 /** Default hard cap of remembered sessions per memory (config `limits.sessionKeys`). */
 export const DEFAULT_SESSION_KEYS = 100_000;
@@ -25,11 +26,8 @@ type SavedSession = [key: string, values: Values, expires: number];
  */
 export class SessionMemory {
   private readonly sessions = new Map<string, Session>();
-  private readonly queues = new Map<number, ExpiryQueue<Session>>();
-  private queueList: ExpiryQueue<Session>[] = [];
-  private order: { seq: number; session: Session }[] = [];
-  private orderHead = 0;
-  private sequence = 0;
+  private readonly expiries = new ExpiryQueues<Session>();
+  private readonly order = new TouchOrder<Session>();
   private now = 0;
   private readonly reclaim = (session: Session): void => {
     if (!session.gone && session.expires <= this.now) this.delete(session);
@@ -51,15 +49,14 @@ export class SessionMemory {
     }
     Object.assign(session.values, values);
     session.expires = nowMicros + keepMicros;
-    this.queue(keepMicros).push(session.expires, session);
-    session.touched = ++this.sequence;
-    this.order.push({ seq: session.touched, session });
+    this.expiries.of(keepMicros).push(session.expires, session);
+    session.touched = this.order.touch(session);
     while (this.sessions.size > this.maxKeys()) {
-      const oldest = this.shiftOldest();
+      const oldest = this.order.shift();
       if (!oldest) break;
       this.delete(oldest);
     }
-    this.compactOrder();
+    this.order.compact(this.sessions.size);
   }
 
   /** The live session's fields, or undefined. */
@@ -86,70 +83,23 @@ export class SessionMemory {
 
   private expire(nowMicros: number): void {
     if (nowMicros > this.now) this.now = nowMicros;
-    for (const queue of this.queueList) queue.popDue(this.now, this.reclaim);
-  }
-
-  private queue(keepMicros: number): ExpiryQueue<Session> {
-    let queue = this.queues.get(keepMicros);
-    if (!queue) {
-      queue = new ExpiryQueue();
-      this.queues.set(keepMicros, queue);
-      this.queueList = [...this.queues.values()];
-    }
-    return queue;
+    this.expiries.popDue(this.now, this.reclaim);
   }
 
   private delete(session: Session): void {
     session.gone = true;
     this.sessions.delete(session.key);
   }
-
-  private shiftOldest(): Session | undefined {
-    while (this.orderHead < this.order.length) {
-      const { seq, session } = this.order[this.orderHead++]!;
-      if (!session.gone && session.touched === seq) return session;
-    }
-    return undefined;
-  }
-
-  private compactOrder(): void {
-    if (this.order.length - this.orderHead <= 4 * this.sessions.size + 1024) return;
-    this.order = this.order.slice(this.orderHead).filter(({ seq, session }) => !session.gone && session.touched === seq);
-    this.orderHead = 0;
-  }
 }
 
-/** Every session memory, by name; saved with the journal cursor. */
-export class SessionStore implements Persistent {
-  private readonly memories = new Map<string, SessionMemory>();
-  private maxKeys = DEFAULT_SESSION_KEYS;
-  private readonly readMaxKeys = () => this.maxKeys;
-
-  /** Sets the hard cap of sessions per memory (config `limits.sessionKeys`). */
-  limitKeys(maxKeys: number | undefined): void {
-    if (maxKeys !== undefined && maxKeys >= 1) this.maxKeys = maxKeys;
+/** Every session memory, by name, capped at `limits.sessionKeys` sessions each; saved with the journal cursor. */
+export class SessionStore extends NamedMemories<SessionMemory, SavedSession> {
+  constructor() {
+    super(DEFAULT_SESSION_KEYS, (maxKeys) => new SessionMemory(maxKeys), isSavedSession);
   }
 
   memory(name: string): SessionMemory {
-    let memory = this.memories.get(name);
-    if (!memory) {
-      memory = new SessionMemory(this.readMaxKeys);
-      this.memories.set(name, memory);
-    }
-    return memory;
-  }
-
-  snapshot(): Record<string, SavedSession[]> {
-    const out: Record<string, SavedSession[]> = {};
-    for (const [name, memory] of this.memories) out[name] = memory.snapshot();
-    return out;
-  }
-
-  restore(data: unknown, nowMicros: number): void {
-    if (typeof data !== 'object' || data === null) return;
-    for (const [name, saved] of Object.entries(data as Record<string, unknown>)) {
-      if (Array.isArray(saved)) this.memory(name).restore(saved.filter(isSavedSession), nowMicros);
-    }
+    return this.named(name);
   }
 }
 

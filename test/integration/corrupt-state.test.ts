@@ -1,36 +1,27 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PERUSE_BIN as PERUSE } from '../helpers/cli.js';
 import { ExportText, REMOTE } from '../helpers/journal-fixtures.js';
-import { createNetNs, nftElements, type NetNs } from './netns.js';
+import { endAfterAll, sleep } from '../helpers/processes.js';
+import { nftElements, type NetNs } from './netns.js';
 
 // Damaged state files under the real CLI (`node bin/peruse.js`): real journal files, real nft in a
 // namespace. Nothing here may stop the daemon, block, lose a ban or print a stack trace.
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const PERUSE = path.join(ROOT, 'bin/peruse.js');
 const TABLES = 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; }; }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; }; }\n';
 const SET = 'ip Inet4 ssh_ban';
 const STACK = /^\s+at /m;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let ns: NetNs;
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
-beforeAll(() => { ns = createNetNs('corrupt'); });
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  ns.remove();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const { netns, startDaemon, tempDir } = endAfterAll();
+beforeAll(() => { ns = netns('corrupt'); });
 
 interface Setup { dir: string; journal: string; storage: string; config: string }
 
 /** A config banning at the first SSH failure, with real nft in the namespace (its sets emptied). */
 function setup(): Setup {
-  const dir = mkdtempSync(path.join(tmpdir(), 'peruse-corrupt-'));
-  dirs.push(dir);
+  const dir = tempDir('peruse-corrupt-');
   const s = { dir, journal: path.join(dir, 'journal'), storage: path.join(dir, 'storage'), config: path.join(dir, 'peruse.json') };
   mkdirSync(s.journal);
   mkdirSync(s.storage);
@@ -83,15 +74,6 @@ function cli(s: Setup, args: string[]) {
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
-function startDaemon(s: Setup) {
-  const child = spawn('node', [PERUSE, 'run', '--config', s.config], { cwd: s.dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stderr: () => stderr, exited };
-}
-
 async function waitFor(what: string, predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
@@ -113,7 +95,7 @@ describe('a damaged checkpoint (peruse.state.json) does not stop peruse run', ()
     writeFileSync(path.join(s.storage, 'peruse.state.json'), content);
     writeFileSync(storeFile(s), storeText(['192.0.2.10', '192.0.2.11']));
 
-    const d = startDaemon(s);
+    const d = startDaemon(s.config, s.dir);
     await waitFor('the daemon to follow the journal', () => /following the journal/.test(d.stderr()));
     expect(d.stderr()).toMatch(/CHECKPOINT DAMAGED: .*peruse\.state\.json is unusable/);
     const aside = asideOf(s, 'peruse.state.json');
@@ -137,7 +119,7 @@ describe('a damaged checkpoint (peruse.state.json) does not stop peruse run', ()
 describe('a damaged checkpoint with a good previous one', () => {
   it('resumes from the previous checkpoint: the entries written while peruse was down are still processed', async () => {
     const s = setup();
-    const first = startDaemon(s);
+    const first = startDaemon(s.config, s.dir);
     await waitFor('the daemon to follow the journal', () => /following the journal/.test(first.stderr()));
     writeFailures(s, ['203.0.113.60']);
     await waitFor('the first ban', () => banned().includes('203.0.113.60'));
@@ -149,7 +131,7 @@ describe('a damaged checkpoint with a good previous one', () => {
     writeFailures(s, ['203.0.113.61']); // while peruse is down
     const current = path.join(s.storage, 'peruse.state.json');
     writeFileSync(current, readFileSync(current, 'utf8').slice(0, 40)); // a crash mid-write
-    const second = startDaemon(s);
+    const second = startDaemon(s.config, s.dir);
     await waitFor('the entry written while peruse was down', () => banned().includes('203.0.113.61'));
     expect(second.stderr()).toMatch(/CHECKPOINT DAMAGED: .*Resuming from the previous checkpoint, saved /);
     expect(asideOf(s, 'peruse.state.json')).toHaveLength(1);
@@ -213,7 +195,7 @@ describe('anything but a regular file where a state file should be is refused, n
   it('a FIFO as the checkpoint: peruse run refuses it with a message at once', async () => {
     const s = setup();
     execFileSync('mkfifo', [path.join(s.storage, 'peruse.state.json')]);
-    const d = startDaemon(s);
+    const d = startDaemon(s.config, s.dir);
     const code = await Promise.race([d.exited, sleep(10_000).then(() => 'blocked')]);
     expect(code).toBe(1);
     expect(d.stderr()).toMatch(/peruse\.state\.json \(the checkpoint\) is a FIFO, not a regular file: refusing to use it/);

@@ -1,41 +1,20 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runOk } from '../helpers/cli.js';
 import { GEN_CORPUS, REMOTE } from '../helpers/journal-fixtures.js';
-import { createNetNs, nftElements, type NetNs } from './netns.js';
+import { endAfterAll, sleep, type Daemon } from '../helpers/processes.js';
+import { nftElements } from './netns.js';
 
 // kill -9 of `peruse run` right after it wrote its checkpoint, on a real journal (gen-corpus →
 // systemd-journal-remote), with real nft in a namespace made slow (0.3 s a call) so bans wait in
 // the queue while the checkpoint moves on. After every kill the daemon is started again; at the
 // end the firewall and the ban store must hold exactly the corpus's ground truth.
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const PERUSE = path.join(ROOT, 'bin/peruse.js');
 const BENCH_CONFIG = '/work/shared/corpus/bench-config.json';
 const TABLES = 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; }; }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; }; }\n';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const namespaces: NetNs[] = [];
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const ns of namespaces) ns.remove();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-interface Run { child: ChildProcess; stderr: () => string; exited: Promise<number | null> }
-
-function startDaemon(config: string, cwd: string): Run {
-  const child = spawn('node', [PERUSE, 'run', '--config', config], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stderr: () => stderr, exited };
-}
+const { netns, startDaemon, tempDir } = endAfterAll();
 
 /** The journalctl children of a killed daemon would linger until their next write. */
 function killChildrenOf(pid: number | undefined): void {
@@ -58,7 +37,7 @@ function checkpointIdentity(file: string): string | undefined {
 }
 
 /** Waits for `count` new checkpoint writes, polling the file every millisecond or so. */
-async function waitForCheckpointWrites(file: string, count: number, run: Run, timeoutMs = 60_000): Promise<number> {
+async function waitForCheckpointWrites(file: string, count: number, run: Daemon, timeoutMs = 60_000): Promise<number> {
   let last = checkpointIdentity(file);
   let seen = 0;
   const deadline = Date.now() + timeoutMs;
@@ -75,11 +54,9 @@ const savedCursor = (file: string) => (existsSync(file) ? (JSON.parse(readFileSy
 
 describe('kill -9 of peruse run right after a checkpoint write', () => {
   it('never loses a ban: after kills following checkpoint writes and a run to the end, nft and the store hold exactly the ground truth', async () => {
-    const ns = createNetNs('kill9');
-    namespaces.push(ns);
+    const ns = netns('kill9');
     ns.run(['nft', '-f', '-'], TABLES);
-    const dir = mkdtempSync(path.join(tmpdir(), 'peruse-kill9-'));
-    dirs.push(dir);
+    const dir = tempDir('peruse-kill9-');
     const journal = path.join(dir, 'journal');
     mkdirSync(journal);
     // recent event times: the bans (86 400 s) still hold when the daemon applies them

@@ -1,32 +1,17 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { PERUSE_BIN as PERUSE } from '../helpers/cli.js';
 import { ExportText, REMOTE } from '../helpers/journal-fixtures.js';
-import { createNetNs, nftElements, type NetNs } from './netns.js';
+import { alive, endAfterAll, sleep } from '../helpers/processes.js';
+import { nftElements } from './netns.js';
 
 // Firewall commands and sendmail that never exit: real scripts that ignore SIGTERM and leave a
 // child holding their stdout, run by the real daemon (journal files, nft in a namespace) and replay.
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const PERUSE = path.join(ROOT, 'bin/peruse.js');
 const TABLES = 'table ip Inet4 { set ssh_ban { type ipv4_addr; flags timeout; }; }\ntable ip6 Inet6 { set ssh_ban { type ipv6_addr; flags timeout; }; }\n';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const namespaces: NetNs[] = [];
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const ns of namespaces) ns.remove();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'peruse-hung-'));
-  dirs.push(dir);
-  return dir;
-}
+const { children, netns, startDaemon, tempDir } = endAfterAll();
 
 /**
  * A script deaf to SIGTERM that starts a child holding its stdout and hangs; it appends both pids to
@@ -43,15 +28,6 @@ echo "$$ $!" >> ${pids}
 while :; do sleep 1; done
 `, { mode: 0o755 });
   return file;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 const pidsIn = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).map(Number) : []);
@@ -95,21 +71,11 @@ function daemonConfig(dir: string, journal: string, nft: string[]): string {
   return file;
 }
 
-function startDaemon(config: string, cwd: string) {
-  const child = spawn('node', [PERUSE, 'run', '--config', config], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stderr: () => stderr, exited };
-}
-
 describe('a firewall command that never exits', () => {
   it('is killed with its whole process group at its deadline, logged, and its bans are retried: every ban reaches nft', async () => {
-    const ns = createNetNs('hung-nft');
-    namespaces.push(ns);
+    const ns = netns('hung-nft');
     ns.run(['nft', '-f', '-'], TABLES);
-    const dir = tempDir();
+    const dir = tempDir('peruse-hung-');
     const journal = path.join(dir, 'journal');
     mkdirSync(journal);
     const pids = path.join(dir, 'nft.pids');
@@ -132,7 +98,7 @@ describe('a firewall command that never exits', () => {
   }, 60_000);
 
   it('still running when the daemon stops, it is killed with its child: no orphan is left', async () => {
-    const dir = tempDir();
+    const dir = tempDir('peruse-hung-');
     const journal = path.join(dir, 'journal');
     mkdirSync(journal);
     const pids = path.join(dir, 'nft.pids');
@@ -159,7 +125,7 @@ describe('a firewall command that never exits', () => {
 
 describe('a sendmail that never exits', () => {
   it('replay ends, the hung sendmail and its child are killed, and the full queue says once what it dropped', async () => {
-    const dir = tempDir();
+    const dir = tempDir('peruse-hung-');
     const pids = path.join(dir, 'sendmail.pids');
     const sendmail = hangingScript(dir, 'sendmail-hangs', pids);
     const config = path.join(dir, 'peruse.json');

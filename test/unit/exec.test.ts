@@ -1,12 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { killRunningCommands, spawnRunner, TIMED_OUT_CODE } from '../../src/system/exec.js';
+import { alive, endAfterAll, sleep } from '../helpers/processes.js';
 
 // Real processes: a command that ignores SIGTERM and leaves a child holding its stdout.
-const dir = mkdtempSync(path.join(tmpdir(), 'peruse-exec-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = endAfterAll().tempDir('peruse-exec-');
 
 /** Writes its own pid and its background child's pid to $1, then (unless $2 = exit) waits for ever, deaf to SIGTERM. */
 const HANGING = path.join(dir, 'hanging.sh');
@@ -17,18 +16,6 @@ echo "$$ $!" > "$1"
 [ "$2" = exit ] && exit 0
 while :; do sleep 1; done
 `, { mode: 0o755 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Alive = in the process table and not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function pidsOf(file: string): Promise<number[]> {
   for (let i = 0; i < 100 && !existsSync(file); i++) await sleep(20);

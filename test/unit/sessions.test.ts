@@ -31,6 +31,17 @@ describe('session memory', () => {
     expect(memory.size).toBe(2);
   });
 
+  it('after thousands of writes to one session (its eviction order compacted), the cap still forgets the least recently written one', () => {
+    const memory = new SessionMemory(() => 3);
+    const keep = 600 * S;
+    ['a', 'b', 'c'].forEach((key, t) => memory.remember(key, { host: key }, t, keep));
+    for (let t = 3; t < 5003; t++) memory.remember('a', { host: `a${t}` }, t, keep);
+    memory.remember('d', { host: 'd' }, 6000, keep);
+    memory.remember('e', { host: 'e' }, 6001, keep);
+    expect(['a', 'b', 'c', 'd', 'e'].filter((key) => memory.recall(key, 6002) !== undefined)).toEqual(['a', 'd', 'e']);
+    expect(memory.recall('a', 6002)).toEqual({ host: 'a5002' });
+  });
+
   it('forget ends a session at once', () => {
     const memory = new SessionMemory(() => 10);
     memory.remember('a', { host: '1' }, 0, 600 * S);
