@@ -11,7 +11,11 @@ interface Member {
 }
 
 class Scanner {
-  constructor(private readonly text: string) {}
+  /** The members of each object or array listed so far, by its offset: a config with hundreds of
+   * issues under one 8 000-chain `actions` object lists that object once, not once per issue. */
+  private readonly listed = new Map<number, Member[]>();
+
+  constructor(readonly text: string) {}
 
   ws(i: number): number {
     const t = this.text;
@@ -59,6 +63,15 @@ class Scanner {
 
   /** The members of the object or array starting at `i` (array elements keyed by their index). */
   members(i: number): Member[] {
+    let out = this.listed.get(i);
+    if (out === undefined) {
+      out = this.list(i);
+      this.listed.set(i, out);
+    }
+    return out;
+  }
+
+  private list(i: number): Member[] {
     const t = this.text;
     const out: Member[] = [];
     const open = t[i];
@@ -94,14 +107,21 @@ class Scanner {
   }
 }
 
+/** The scanner of the last text asked about: the issues of one config are located one after another. */
+let last: Scanner | undefined;
+function scannerOf(text: string): Scanner {
+  if (last?.text !== text) last = new Scanner(text);
+  return last;
+}
+
 /** Offset of the deepest node along `path` that exists: a property at its key, an element at its start. */
 export function locateJsonPath(text: string, path: readonly PathSegment[]): number {
-  return new Scanner(text).find(path).at;
+  return scannerOf(text).find(path).at;
 }
 
 /** The keys of the object at `path`, in file order (JSON.parse puts integer-like keys first). */
 export function keysInFileOrder(text: string, path: readonly PathSegment[]): string[] {
-  const scanner = new Scanner(text);
+  const scanner = scannerOf(text);
   const node = scanner.find(path);
   return node.depth === path.length ? scanner.members(node.value).map((m) => m.key) : [];
 }

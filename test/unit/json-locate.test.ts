@@ -28,4 +28,12 @@ describe('positions found by scanning a JSON text', () => {
     expect(keysInFileOrder(text, ['actions'])).toEqual(['2', '1']);
     expect(Object.keys(JSON.parse(text).actions)).toEqual(['1', '2']);
   });
+
+  it('texts asked about in turn each get their own positions (the scan of the last text is reused only for it)', () => {
+    const other = '{\n  "actions": { "1": [ { "x": 1 } ] }\n}';
+    for (let round = 0; round < 2; round++) {
+      expect(text.slice(locateJsonPath(text, ['actions', '1', 5]))).toMatch(/^\{ "last": 1 \}/);
+      expect(other.slice(locateJsonPath(other, ['actions', '1', 0, 'x']))).toMatch(/^"x": 1/);
+    }
+  });
 });
