@@ -218,16 +218,19 @@ async function setupNft(sets: NamedSet[], nft: string[], runner: CommandRunner, 
     else usable.push(named);
   }
   if (usable.length === 0) return;
-  const existing = new Set<string>();
-  for (const named of usable) if (await nftSetExists(nft, named.set, runner)) existing.add(named.set);
-  // the rules already in peruse's chains, as nft prints them (a chain not there yet prints nothing)
-  const listed = new Map<string, string>();
-  for (const table of new Set(usable.map((s) => { const p = nftSetParts(s.set); return `${p.family} ${p.table}`; }))) {
-    for (const chain of NFT_CHAINS) {
+  // what exists is asked all at once: each nft call costs tens of milliseconds of `bans restore`
+  // and of the daemon's start, and none depends on another
+  const tables = [...new Set(usable.map((s) => { const p = nftSetParts(s.set); return `${p.family} ${p.table}`; }))];
+  const [present, chainLists] = await Promise.all([
+    Promise.all(usable.map((named) => nftSetExists(nft, named.set, runner))),
+    Promise.all(tables.flatMap((table) => NFT_CHAINS.map(async (chain) => {
       const list = await runner.run([...nft, 'list', 'chain', ...table.split(' '), chain.name], { timeoutMs: 30_000 });
-      listed.set(`${table} ${chain.name}`, list.code === 0 ? list.stdout : '');
-    }
-  }
+      return [`${table} ${chain.name}`, list.code === 0 ? list.stdout : ''] as const;
+    }))),
+  ]);
+  const existing = new Set(usable.filter((_, i) => present[i]).map((named) => named.set));
+  // the rules already in peruse's chains, as nft prints them (a chain not there yet prints nothing)
+  const listed = new Map<string, string>(chainLists);
   const script = nftSetupScript(usable, existing, (table, chain, rule) =>
     (listed.get(`${table} ${chain}`) ?? '').split('\n').some((line) => line.trim() === rule));
   const run = await runner.run([...nft, '-f', '-'], { stdin: script, timeoutMs: 30_000 });
