@@ -29,11 +29,11 @@ export function packageRoot(): string {
   return path.resolve(path.dirname(realpathSync(fileURLToPath(import.meta.url))), '../../..');
 }
 
-interface Layout { root: string; unitDir: string; configDir: string; config: string; state: string }
+interface Layout { root: string; unitDir: string; configDir: string; config: string; state: string; cache: string }
 
 function layout(root: string): Layout {
   const under = (p: string) => path.join(root, p);
-  return { root, unitDir: under('/etc/systemd/system'), configDir: under('/etc/peruse'), config: under(CONFIG), state: under(STATE) };
+  return { root, unitDir: under('/etc/systemd/system'), configDir: under('/etc/peruse'), config: under(CONFIG), state: under(STATE), cache: under('/var/cache/peruse') };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -172,6 +172,11 @@ export async function uninstall(argv: string[]): Promise<number> {
       process.stderr.write(`peruse: ${path.join(where.unitDir, unit)} was not written by peruse install: left as it is\n`);
     }
     if (values.root === undefined && ours.length > 0) spawnSync('systemctl', ['daemon-reload'], { stdio: 'inherit' });
+    // only what can be made again (the regex verdicts of systemd's CacheDirectory=): never kept
+    if (existsSync(where.cache)) {
+      rmSync(where.cache, { recursive: true, force: true });
+      process.stdout.write(`removed ${where.cache}\n`);
+    }
     for (const dir of [where.configDir, where.state]) {
       if (!existsSync(dir)) continue;
       if (values.purge) {

@@ -110,8 +110,10 @@ describe('npm pack, npm install -g, peruse install', () => {
     expect(existsSync(path.join(work, 'other/etc/systemd/system/peruse.service'))).toBe(false);
   });
 
-  it('uninstall removes the units and keeps config and state; --purge removes them too', () => {
+  it('uninstall removes the units and the cache, and keeps config and state; --purge removes them too', () => {
     const root = path.join(work, 'root');
+    mkdirSync(path.join(root, 'var/cache/peruse'), { recursive: true });
+    writeFileSync(path.join(root, 'var/cache/peruse/regex-verdicts.json'), '{}');
     const r = installedPeruse('uninstall', '--root', root);
     expect(r.code, r.err).toBe(0);
     expect(existsSync(path.join(root, 'etc/systemd/system/peruse.service'))).toBe(false);
@@ -119,6 +121,7 @@ describe('npm pack, npm install -g, peruse install', () => {
     expect(existsSync(path.join(root, 'etc/peruse/peruse.json'))).toBe(true);
     expect(existsSync(path.join(root, 'var/lib/peruse'))).toBe(true);
     expect(r.out).toMatch(/kept .*var\/lib\/peruse \(--purge removes it\)/);
+    expect(existsSync(path.join(root, 'var/cache/peruse'))).toBe(false);
     const purge = installedPeruse('uninstall', '--root', root, '--purge');
     expect(purge.code, purge.err).toBe(0);
     expect(existsSync(path.join(root, 'etc/peruse'))).toBe(false);
