@@ -181,6 +181,30 @@ export function nftSetupScript(sets: readonly NamedSet[], existing: ReadonlySet<
   return lines.length ? lines.join('\n') + '\n' : '';
 }
 
+/**
+ * The sets and chains of `nft -t list table` output: nft prints each at one tab, its body indented
+ * deeper and closed by a tab and `}`; a chain's text is its body's lines.
+ */
+export function readTableListing(text: string): { sets: Set<string>; chains: Map<string, string> } {
+  const sets = new Set<string>();
+  const chains = new Map<string, string>();
+  let chain: string | undefined;
+  let body: string[] = [];
+  for (const line of text.split('\n')) {
+    const opened = /^\t(set|map|chain) (\S+) \{$/.exec(line);
+    if (opened) {
+      if (opened[1] === 'set') sets.add(opened[2]!);
+      if (opened[1] === 'chain') { chain = opened[2]!; body = []; }
+      continue;
+    }
+    if (line === '\t}') {
+      if (chain !== undefined) chains.set(chain, body.join('\n'));
+      chain = undefined;
+    } else if (chain !== undefined) body.push(line);
+  }
+  return { sets, chains };
+}
+
 /** The rule dropping a set's traffic, as `nft list chain` prints it back. */
 export function dropRule(named: NamedSet): string {
   return `${named.family === 4 ? 'ip' : 'ip6'} saddr @${nftSetParts(named.set).name} drop`;
@@ -218,19 +242,21 @@ async function setupNft(sets: NamedSet[], nft: string[], runner: CommandRunner, 
     else usable.push(named);
   }
   if (usable.length === 0) return;
-  // what exists is asked all at once: each nft call costs tens of milliseconds of `bans restore`
-  // and of the daemon's start, and none depends on another
+  // one `nft -t list table` per table tells its sets and peruse's chains: every nft call costs
+  // `bans restore` and the daemon's start ~25 ms of spawning alone (six calls before)
   const tables = [...new Set(usable.map((s) => { const p = nftSetParts(s.set); return `${p.family} ${p.table}`; }))];
-  const [present, chainLists] = await Promise.all([
-    Promise.all(usable.map((named) => nftSetExists(nft, named.set, runner))),
-    Promise.all(tables.flatMap((table) => NFT_CHAINS.map(async (chain) => {
-      const list = await runner.run([...nft, 'list', 'chain', ...table.split(' '), chain.name], { timeoutMs: 30_000 });
-      return [`${table} ${chain.name}`, list.code === 0 ? list.stdout : ''] as const;
-    }))),
-  ]);
-  const existing = new Set(usable.filter((_, i) => present[i]).map((named) => named.set));
+  const listings = new Map(await Promise.all(tables.map(async (table) => {
+    const list = await runner.run([...nft, '-t', 'list', 'table', ...table.split(' ')], { timeoutMs: 30_000 });
+    // a table not there yet: nothing in it
+    return [table, readTableListing(list.code === 0 ? list.stdout : '')] as const;
+  })));
+  const existing = new Set(usable.filter((named) => {
+    const { family, table, name } = nftSetParts(named.set);
+    return listings.get(`${family} ${table}`)?.sets.has(name) ?? false;
+  }).map((named) => named.set));
   // the rules already in peruse's chains, as nft prints them (a chain not there yet prints nothing)
-  const listed = new Map<string, string>(chainLists);
+  const listed = new Map<string, string>();
+  for (const [table, listing] of listings) for (const [chain, text] of listing.chains) listed.set(`${table} ${chain}`, text);
   const script = nftSetupScript(usable, existing, (table, chain, rule) =>
     (listed.get(`${table} ${chain}`) ?? '').split('\n').some((line) => line.trim() === rule));
   const run = await runner.run([...nft, '-f', '-'], { stdin: script, timeoutMs: 30_000 });

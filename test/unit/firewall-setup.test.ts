@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import nftBan from '../../actions/action_nftBan.js';
 import { testContext } from './bans-context.js';
 import { Settings } from '../../src/config/settings.js';
-import { besideIpset, firewallOptions, namedBanSets, recordedSets, setsOfBans, nftProblem, nftSetupScript, setupFirewall } from '../../src/net/firewall-setup.js';
+import { besideIpset, firewallOptions, namedBanSets, recordedSets, setsOfBans, nftProblem, nftSetupScript, readTableListing, setupFirewall } from '../../src/net/firewall-setup.js';
 import { parseDuration, resolveBanSet } from '../../src/state/ban-admin.js';
 import type { CommandRunner } from '../../src/system/exec.js';
 import type { Logger } from '../../src/system/log.js';
@@ -114,5 +114,20 @@ describe('sets known otherwise than from the config as written', () => {
   it('stored bans name their sets, family and prefix from the address', () => {
     expect(setsOfBans([{ set: 'inet t b4', ip: '192.0.2.1' }, { set: 'inet t b6', ip: '2001:db8::/64' }, { set: 'inet t b6', ip: '2001:db8::1' }], 'nft')
       .map((s) => `${s.set}|${s.family}|${s.prefixes}`)).toEqual(['inet t b4|4|false', 'inet t b6|6|true']);
+  });
+
+  it('a table listing tells its sets and the rules of each chain, so the set-up asks nft once per table', () => {
+    const listing = readTableListing([
+      'table ip Inet4 {', '\tset ssh_ban {', '\t\ttype ipv4_addr', '\t\tflags timeout', '\t}', '',
+      '\tmap ports {', '\t\ttype inet_service : verdict', '\t}', '',
+      '\tchain peruse_input {', '\t\ttype filter hook input priority filter - 10; policy accept;', '\t\tip saddr @ssh_ban drop', '\t}', '',
+      '\tchain peruse_forward {', '\t\ttype filter hook forward priority filter - 10; policy accept;', '\t}', '}', '',
+    ].join('\n'));
+    expect([...listing.sets]).toEqual(['ssh_ban']);
+    expect([...listing.chains.keys()]).toEqual(['peruse_input', 'peruse_forward']);
+    expect(listing.chains.get('peruse_input')!.split('\n').map((l) => l.trim())).toContain('ip saddr @ssh_ban drop');
+    expect(listing.chains.get('peruse_forward')).not.toContain('drop');
+    // a table that does not exist yet: nft printed nothing
+    expect(readTableListing('')).toEqual({ sets: new Set(), chains: new Map() });
   });
 });
