@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compilePattern } from '../../src/text/regex.js';
 import { asPythonSearch, pythonSearch } from '../helpers/python-re.js';
+import { randomPattern, seededRandom, type PatternShape } from '../helpers/random-patterns.js';
 
 function patternsOf(file: string): string[] {
   const config = JSON.parse(readFileSync(file, 'utf8')) as { actions: Record<string, { args?: { re?: string | string[] } }[]> };
@@ -110,26 +111,16 @@ describe('which text runs on the backtracking engine', () => {
 });
 
 describe('generated patterns with Unicode classes, anchors and boundaries', () => {
-  function rng(seed: number): () => number {
-    let s = seed >>> 0;
-    return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
-  }
-  const ATOMS = ['a', 'é', '٣', ' ', '.', '\\s', '\\S', '\\d', '\\D', '\\w', '\\W', '\\b', '\\B', '[\\w-]', '[^\\d ]', '[\\Wa]', '[^\\Sa]',
-    '[\\s\\d]', '$', '^', '\\Z', '\\A', '\\n', 'x{,2}', '[é-ü]'];
-  const ZERO_WIDTH = ['$', '^', '\\b', '\\B', '\\Z', '\\A', 'x{,2}'];
-  const QUANTIFIERS = ['', '', '', '*', '+', '?', '{,2}', '+?', '{1,}'];
   // groups are not repeated: a repeated group that can match nothing captures differently in Python (see the docs)
-  function pattern(next: () => number, depth: number): string {
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
-    let out = '';
-    const length = 1 + Math.floor(next() * 4);
-    for (let i = 0; i < length; i++) {
-      const roll = next();
-      const atom = roll < 0.15 && depth < 2 ? `(${pattern(next, depth + 1)})` : roll < 0.25 && depth < 2 ? `(?:${pattern(next, depth + 1)}|${pattern(next, depth + 1)})` : pick(ATOMS);
-      out += atom + (atom.startsWith('(') || ZERO_WIDTH.includes(atom) ? '' : pick(QUANTIFIERS));
-    }
-    return out;
-  }
+  const SHAPE: PatternShape = {
+    atoms: ['a', 'é', '٣', ' ', '.', '\\s', '\\S', '\\d', '\\D', '\\w', '\\W', '\\b', '\\B', '[\\w-]', '[^\\d ]', '[\\Wa]', '[^\\Sa]',
+      '[\\s\\d]', '$', '^', '\\Z', '\\A', '\\n', 'x{,2}', '[é-ü]'],
+    quantifiers: ['', '', '', '*', '+', '?', '{,2}', '+?', '{1,}'],
+    unquantified: ['$', '^', '\\b', '\\B', '\\Z', '\\A', 'x{,2}'],
+    groupBelow: 0.15, alternationBelow: 0.25, quantifyGroups: false,
+  };
+  const rng = seededRandom;
+  const pattern = (next: () => number, depth: number): string => randomPattern(next, SHAPE, depth);
 
   it('700 generated patterns (plain, (?a), (?m), (?s)) find what Python finds on 60 lines of Unicode, emoji and newlines', () => {
     const next = rng(12345);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { hasSurrogate, linearFallbackActive, toSameMeaningJsSource } from '../../src/text/linear-js.js';
 import { compilePattern } from '../../src/text/regex.js';
 import { asPythonSearch, pythonSearch } from '../helpers/python-re.js';
+import { randomPattern, seededRandom, type PatternShape } from '../helpers/random-patterns.js';
 
 function patternsOf(file: string): string[] {
   const config = JSON.parse(readFileSync(file, 'utf8')) as { actions: Record<string, { args?: { re?: string | string[] } }[]> };
@@ -94,28 +95,15 @@ describe('repeated groups', () => {
 });
 
 describe('generated patterns', () => {
-  // a small seeded generator: the same patterns on every run, many shapes RE2 and JS could read apart
-  function rng(seed: number): () => number {
-    let s = seed >>> 0;
-    return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
-  }
-  const ATOMS = ['a', 'b', ' ', '.', '\\s', '\\S', '\\d', '\\w', '[ab]', '[^a]', '[]a]', '[^]b]', '[\\s1]', 'é', '\\.', '^', '$', '\\b'];
-  const QUANTIFIERS = ['', '', '', '*', '+', '?', '*?', '+?', '{1,2}', '{2}'];
-  function pattern(next: () => number, depth: number): string {
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
-    let out = '';
-    const length = 1 + Math.floor(next() * 4);
-    for (let i = 0; i < length; i++) {
-      const roll = next();
-      let atom: string;
-      if (depth < 2 && roll < 0.2) atom = `(${pattern(next, depth + 1)})`;
-      else if (depth < 2 && roll < 0.35) atom = `(?:${pattern(next, depth + 1)}|${pattern(next, depth + 1)})`;
-      else atom = pick(ATOMS);
-      const quantifier = atom === '^' || atom === '$' || atom === '\\b' ? '' : pick(QUANTIFIERS);
-      out += atom + quantifier;
-    }
-    return out;
-  }
+  // seeded: the same patterns on every run, many shapes RE2 and JS could read apart
+  const SHAPE: PatternShape = {
+    atoms: ['a', 'b', ' ', '.', '\\s', '\\S', '\\d', '\\w', '[ab]', '[^a]', '[]a]', '[^]b]', '[\\s1]', 'é', '\\.', '^', '$', '\\b'],
+    quantifiers: ['', '', '', '*', '+', '?', '*?', '+?', '{1,2}', '{2}'],
+    unquantified: ['^', '$', '\\b'],
+    groupBelow: 0.2, alternationBelow: 0.35, quantifyGroups: true,
+  };
+  const rng = seededRandom;
+  const pattern = (next: () => number, depth: number): string => randomPattern(next, SHAPE, depth);
 
   it('where irregexp is chosen, 400 generated patterns find what Python\'s re finds on 60 generated lines', () => {
     const next = rng(7);
